@@ -1,0 +1,87 @@
+//! The command line: one file per command, each a documented clap `Args` struct and a `run`.
+
+pub mod emulator;
+pub mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::{Settings, SettingsError};
+
+#[derive(Debug, Parser)]
+#[command(name = "coursesync", version, about, long_about = None)]
+pub struct Cli {
+    /// The settings file [default: ./coursesync.toml]
+    #[arg(long, global = true, env = crate::settings::ENV_CONFIG, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the catalog against every documented platform rule, offline.
+    Validate(validate::Args),
+    /// Run the platform emulator as a server.
+    Emulator(emulator::Args),
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Emulator(args) => emulator::run(&args),
+    }
+}
+
+/// Loads settings, turning a settings error into one that carries its hint.
+pub fn load_settings(explicit: Option<&std::path::Path>) -> anyhow::Result<Settings> {
+    Settings::load(explicit).map_err(|e: SettingsError| {
+        let hint = e.hint();
+        let err = anyhow::Error::new(e);
+        match hint {
+            Some(h) => err.context(Hint(h)),
+            None => err,
+        }
+    })
+}
+
+/// A hint attached to an error as context; printed last as `hint: ...`.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl std::error::Error for Hint {}
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Prints `error: ...`, each `caused by: ...`, and a `hint: ...` when one was attached.
+pub fn report_error(err: &anyhow::Error) {
+    let mut stderr = anstream::stderr();
+    let mut hint = None;
+    let mut chain = err.chain().filter(|cause| {
+        if let Some(h) = cause.downcast_ref::<Hint>() {
+            hint = Some(h.0.clone());
+            false
+        } else {
+            true
+        }
+    });
+    let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let cyan = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+    if let Some(first) = chain.next() {
+        let _ = writeln!(stderr, "{red}error{red:#}: {first}");
+    }
+    for cause in chain {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+    if let Some(h) = hint {
+        let _ = writeln!(stderr, "{cyan}hint{cyan:#}: {h}");
+    }
+}

@@ -1,0 +1,38 @@
+//! coursesync keeps a Douyin pan-knowledge mini-program's course library in step with a git
+//! repository: `validate` the catalog offline, `plan` what would change, `apply` it, and audit the
+//! platform with `refresh` and `drift`.
+//!
+//! The modules follow the data's journey: [`settings`] → [`catalog`] (TOML → validated model) →
+//! [`state`] (SQLite) → [`plan`] (pure diff) → [`platform`] (HTTP client) → [`apply`].
+//! [`emulator`] is an independent implementation of the platform for tests and local runs.
+
+pub mod catalog;
+pub mod cli;
+pub mod emulator;
+pub mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes shared by every command (PRODUCT.md "Commands").
+pub mod exit {
+    /// Success; for `plan --detailed-exitcode` and `drift`: nothing to do / nothing drifted.
+    pub const OK: u8 = 0;
+    /// An error, or findings of severity error.
+    pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode`: changes; `drift`: drift found.
+    pub const CHANGES: u8 = 2;
+}
+
+/// Parses the command line, runs the command and maps its outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            cli::report_error(&err);
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
