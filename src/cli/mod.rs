@@ -64,15 +64,11 @@ impl std::fmt::Display for Hint {
 /// Prints `error: ...`, each `caused by: ...`, and a `hint: ...` when one was attached.
 pub fn report_error(err: &anyhow::Error) {
     let mut stderr = anstream::stderr();
-    let mut hint = None;
-    let mut chain = err.chain().filter(|cause| {
-        if let Some(h) = cause.downcast_ref::<Hint>() {
-            hint = Some(h.0.clone());
-            false
-        } else {
-            true
-        }
-    });
+    let hint = err.downcast_ref::<Hint>().map(|h| h.0.clone());
+    let mut chain = err
+        .chain()
+        .map(ToString::to_string)
+        .filter(|message| hint.as_deref() != Some(message.as_str()));
     let red = anstyle::Style::new()
         .bold()
         .fg_color(Some(anstyle::AnsiColor::Red.into()));

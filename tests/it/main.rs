@@ -1,4 +1,4 @@
-mod smoke {
-    #[test]
-    fn builds() {}
-}
+//! The one integration-test binary: a module per feature.
+
+mod support;
+mod validate;
