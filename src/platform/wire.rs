@@ -326,8 +326,11 @@ pub struct TokenEnvelope {
     pub data: Option<TokenData>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Lenient like the rest: an error answer may carry `"data":{}` (seen from the emulator).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct TokenData {
+    #[serde(deserialize_with = "de::null_default")]
     pub access_token: String,
     /// Seconds; 7200 in practice (§2.2).
     #[serde(deserialize_with = "de::int")]
@@ -806,10 +809,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.data.unwrap().expires_in, 7200);
-        let e: TokenEnvelope =
-            serde_json::from_str(r#"{"err_no":40017,"err_tips":"bad secret","data":null}"#)
-                .unwrap();
-        assert_eq!(e.err_no, 40017);
+        for json in [
+            r#"{"err_no":40017,"err_tips":"bad secret","data":null}"#,
+            r#"{"err_no":40017,"err_tips":"bad secret","data":{}}"#,
+        ] {
+            let e: TokenEnvelope = serde_json::from_str(json).unwrap();
+            assert_eq!(e.err_no, 40017);
+        }
     }
 
     fn seed_product() -> Product {

@@ -1,1 +1,2 @@
+mod platform;
 mod smoke { #[test] fn builds() {} }
