@@ -522,3 +522,50 @@ async fn no_error_text_carries_the_token_or_the_secret() {
         assert!(!text.contains(TEST_SECRET), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_slow_answer_is_a_timeout_naming_the_endpoint() {
+    let emu = TestEmulator::new();
+    let mut cfg = config(&emu);
+    cfg.request_timeout = Duration::from_millis(100);
+    cfg.retry.max_attempts = 2;
+    let client = Client::new(cfg).unwrap();
+    client.query_class_info().await.unwrap();
+    // The emulator waits at least this long before answering, so the answer always comes late.
+    emu.set_fault(
+        "query_class_info",
+        FaultSpec {
+            latency_ms: 1000,
+            ..FaultSpec::default()
+        },
+    );
+    let err = client.query_class_info().await.unwrap_err();
+    assert_eq!(
+        err,
+        PlatformError::Timeout {
+            endpoint: "query_class_info"
+        }
+    );
+    assert!(err.is_transient());
+    assert_eq!(client.stats().retries, 1);
+}
+
+#[tokio::test]
+async fn concurrent_calls_share_one_rate_limit() {
+    let emu = TestEmulator::new();
+    let mut cfg = config(&emu);
+    cfg.max_qps = 4.0;
+    let client = Client::new(cfg).unwrap();
+    let (a, b, c) = tokio::join!(
+        client.query_class_info(),
+        client.query(&[1]),
+        client.query_review(&[1]),
+    );
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    let stats = client.stats();
+    // All three reserve a slot before any of them is answered; slots are 250 ms apart.
+    assert!(stats.throttle_waits >= 2, "{stats:?}");
+    assert_eq!(stats.requests, 3);
+}
