@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod emulator;
+pub mod platform;
 pub mod settings;
 
 use std::process::ExitCode;

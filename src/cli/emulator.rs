@@ -1,9 +1,78 @@
-//! `coursesync emulator`: runs the platform emulator as a server.
+//! `coursesync emulator`: runs the platform emulator as a server until Ctrl-C.
+//!
+//! Prints one line `coursesync emulator listening on <URL>` on stdout once it accepts calls (the
+//! URL is the last word), and one line per call on stderr.
 
-/// Options of `coursesync emulator` (filled in with the emulator itself).
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::emulator::{Config, Emulator, FaultSpec, parse_duration};
+
+/// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8790", value_name = "ADDR")]
+    pub listen: SocketAddr,
 
-pub fn run(_args: &Args) -> anyhow::Result<u8> {
-    anyhow::bail!("the emulator is not part of this build yet")
+    /// SQLite file the emulated platform persists to (in memory without it)
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// The mini-program appid tokens are issued for
+    #[arg(long, default_value = "tt_local_app", value_name = "ID")]
+    pub appid: String,
+
+    /// Require this app secret on the token endpoint (any appid/secret pair gets a token without it)
+    #[arg(long, value_name = "S", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Time from submission to the audit decision: 500ms, 2s, 1m
+    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "D")]
+    pub audit_delay: Duration,
+
+    /// Reject at audit every course whose title contains WORD (repeatable)
+    #[arg(long = "ban", value_name = "WORD")]
+    pub banned_words: Vec<String>,
+
+    /// Fault for one endpoint (repeatable), ENDPOINT:KEY=VALUE[,KEY=VALUE...]; keys error_rate,
+    /// rate_429, rate_504, drop_rate, performed_504_rate, latency_ms, retry_after,
+    /// next=KIND[xN][+KIND...] with KIND error|429|504|drop|performed_504; ENDPOINT `*` = all
+    #[arg(long = "fault", value_parser = FaultSpec::parse_arg, value_name = "SPEC")]
+    pub faults: Vec<(String, FaultSpec)>,
+
+    /// Seed for the fault dice (reproducible runs)
+    #[arg(long, value_name = "N")]
+    pub fault_seed: Option<u64>,
+
+    /// Lifetime of issued access tokens
+    #[arg(long, default_value = "2h", value_parser = parse_duration, value_name = "D")]
+    pub token_ttl: Duration,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let config = Config {
+        listen: args.listen,
+        data: args.data.clone(),
+        appid: args.appid.clone(),
+        secret: args.secret.clone(),
+        audit_delay: args.audit_delay,
+        banned_words: args.banned_words.clone(),
+        faults: args.faults.clone(),
+        fault_seed: args.fault_seed,
+        token_ttl: args.token_ttl,
+        log_calls: true,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let running = Emulator::start(config).await?;
+        println!("coursesync emulator listening on {}", running.url());
+        tokio::signal::ctrl_c().await?;
+        eprintln!("stopping");
+        running.shutdown().await;
+        Ok(crate::exit::OK)
+    })
 }

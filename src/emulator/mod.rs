@@ -1,2 +1,197 @@
 //! The platform emulator: an independent implementation of the course-library API as
-//! platform-api.md describes it. It never imports the client's wire types.
+//! `platform-api.md` describes it (§1-8, §12-13), for tests, rehearsals and `environment =
+//! "local"`. It never imports the client's modules (`catalog`, `platform`, `plan`, `state`,
+//! `apply`): its JSON handling is its own, so a misreading cannot hide on both sides.
+//!
+//! Production paths: `POST /api/apps/v2/token`, `POST /product/api/{upload_resource,
+//! query_resource_status, add, modify, modify_no_audit, modify_status, query, query_review,
+//! query_class_info, sync_callback_url}`; `GET /obj/<uri>` redirects to the URL a resource was
+//! pulled from (`query` returns `<url>/obj/<uri>` for every `*_url`). Every inferred fact and
+//! every number we chose is in [`facts`] (errors: 10001 token, 10002 parameter, 10003 resource
+//! exists, 10004 invalid uri "无效的 uri", 10140/10141 course_id taken, 10404 unknown api).
+//! `Content-Type` must be `application/json`; parameters such as `charset` are accepted.
+//!
+//! Audit: every `add`/`modify` version is decided `audit_delay` after submission (a pending audit
+//! survives a restart): rejected when the request carried `Aweme-Check-Type: REJECT` or the title
+//! contains a banned word, approved otherwise. First approval lists the course. Callbacks
+//! (notice_type 1 audit, 4 upload) are POSTed once, no retry, to the `sync_callback_url` URL.
+//!
+//! Admin API under `/__emulator/`: `GET calls`, `GET counts`, `GET products`, `GET resources`,
+//! `GET callbacks`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
+//! `{common_product_params?, course_params?}` into the on-shelf version), `GET|POST faults`
+//! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire`, `POST reset`.
+
+mod facts;
+mod faults;
+mod model;
+mod rules;
+mod server;
+mod store;
+pub mod testing;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+pub use faults::{FaultKind, FaultSpec};
+pub use model::{CallRecord, CallbackRecord, Counts, Resource, StoredProduct, Version};
+
+/// How to run an emulator.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// SQLite file the platform persists to; in memory when `None`.
+    pub data: Option<PathBuf>,
+    /// The app id a token is issued for when `secret` is set.
+    pub appid: String,
+    /// When `None`, any appid/secret pair gets a token (for that appid).
+    pub secret: Option<String>,
+    pub audit_delay: Duration,
+    /// A title containing one of these words is rejected at audit.
+    pub banned_words: Vec<String>,
+    /// Faults per endpoint at start (see [`FaultSpec::parse_arg`]).
+    pub faults: Vec<(String, FaultSpec)>,
+    /// Seed for the fault dice and ids; random when `None`.
+    pub fault_seed: Option<u64>,
+    /// `expires_in` of issued tokens (platform-api.md §2.2: 7200 s).
+    pub token_ttl: Duration,
+    /// Print one line per call on stderr.
+    pub log_calls: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8790)),
+            data: None,
+            appid: "tt_local_app".into(),
+            secret: None,
+            audit_delay: Duration::from_secs(2),
+            banned_words: Vec::new(),
+            faults: Vec::new(),
+            fault_seed: None,
+            token_ttl: Duration::from_hours(2),
+            log_calls: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so the secret can never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data", &self.data)
+            .field("appid", &self.appid)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("audit_delay", &self.audit_delay)
+            .field("banned_words", &self.banned_words)
+            .field("faults", &self.faults)
+            .field("fault_seed", &self.fault_seed)
+            .field("token_ttl", &self.token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses `500ms`, `2s`, `1m` (and a bare number of seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 500ms, 2s, 1m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("`{s}` is not a duration like 500ms, 2s, 1m")),
+    }
+}
+
+/// Entry point: [`Emulator::start`].
+pub struct Emulator;
+
+impl Emulator {
+    /// Binds `config.listen`, loads the data file, and serves on the current tokio runtime.
+    pub async fn start(config: Config) -> anyhow::Result<Running> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding the emulator to {}", config.listen))?;
+        let mut addr = listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let url = format!("http://{addr}");
+        let shared = Arc::new(model::Shared::new(
+            config,
+            url.clone(),
+            tokio::runtime::Handle::current(),
+        )?);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(audit_loop(Arc::clone(&shared), stop_rx.clone()));
+        shared.resume_pulls();
+        let app = server::router(Arc::clone(&shared));
+        let mut rx = stop_rx;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+        });
+        Ok(Running {
+            url,
+            shared,
+            stop_tx,
+            server,
+        })
+    }
+}
+
+/// Decides audits when they fall due; woken early by every submission.
+async fn audit_loop(shared: Arc<model::Shared>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let wait = shared
+            .next_audit_due()
+            .map_or(Duration::from_hours(1), |due| {
+                Duration::from_millis((due - model::now_ms()).max(0) as u64)
+            });
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = shared.audit_wake.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        shared.decide_audits(false);
+    }
+}
+
+/// A running emulator.
+pub struct Running {
+    url: String,
+    shared: Arc<model::Shared>,
+    stop_tx: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Like `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Graceful stop: in-flight calls finish, then the listener closes.
+    pub async fn shutdown(self) {
+        let _ = self.stop_tx.send(true);
+        let _ = self.server.await;
+    }
+
+    pub(crate) fn shared(&self) -> Arc<model::Shared> {
+        Arc::clone(&self.shared)
+    }
+}

@@ -1,0 +1,152 @@
+//! The client's error type. Every message names the endpoint; none carries the access token or
+//! the app secret, and no message includes a request body, since the token travels in it
+//! (platform-api.md §2.1).
+
+use super::retry::{self, Class, Outcome};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// HTTP 200 with a non-zero `err_no` (platform-api.md §3).
+    #[error("{endpoint}: platform error {err_no}: {err_msg}{}", log_suffix(.log_id.as_deref()))]
+    Api {
+        endpoint: &'static str,
+        err_no: i64,
+        err_msg: String,
+        log_id: Option<String>,
+    },
+    /// `add` answered that this course is already in review as `product_id` (10140/10141 [I],
+    /// platform-api.md §13). Expected after a retried `add` whose first answer was lost; the
+    /// caller adopts the id.
+    #[error("add: the course is already in review as product {product_id}")]
+    AlreadyInReview { product_id: i64 },
+    #[error("{endpoint}: HTTP {status}: {body_snippet}")]
+    Http {
+        endpoint: &'static str,
+        status: u16,
+        body_snippet: String,
+    },
+    /// The answer was HTTP 200 but not the JSON the endpoint should send.
+    #[error("{endpoint}: unreadable answer ({message}): {body_snippet}")]
+    Decode {
+        endpoint: &'static str,
+        message: String,
+        body_snippet: String,
+    },
+    #[error("{endpoint}: {message}")]
+    Transport {
+        endpoint: &'static str,
+        message: String,
+    },
+    #[error("{endpoint}: no answer within the request timeout")]
+    Timeout { endpoint: &'static str },
+    /// The client's own configuration cannot work.
+    #[error("platform client: {message}")]
+    Config { message: String },
+    /// No usable access token; `hint` says what to change.
+    #[error("access token: {message}")]
+    Token { message: String, hint: String },
+}
+
+fn log_suffix(log_id: Option<&str>) -> String {
+    log_id.map_or_else(String::new, |id| format!(" (log_id {id})"))
+}
+
+impl PlatformError {
+    /// What this error means for a retry (platform-api.md §13, PRODUCT.md "Retries").
+    pub fn class(&self) -> Class {
+        match self {
+            PlatformError::Api { err_no, .. } => retry::classify(Outcome::Api(*err_no)),
+            PlatformError::Http { status, .. } => retry::classify(Outcome::HttpStatus(*status)),
+            PlatformError::Transport { .. } => retry::classify(Outcome::Connection),
+            PlatformError::Timeout { .. } => retry::classify(Outcome::Timeout),
+            PlatformError::AlreadyInReview { .. }
+            | PlatformError::Decode { .. }
+            | PlatformError::Config { .. }
+            | PlatformError::Token { .. } => Class::Fatal,
+        }
+    }
+
+    /// Whether trying the same call again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.class() == Class::Transient
+    }
+
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            PlatformError::Token { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+}
+
+/// At most this many characters of a body go into an error.
+const SNIPPET_CHARS: usize = 200;
+
+/// A short, printable slice of a response body with every `secrets` value masked, in case a
+/// server echoes the request back.
+pub(crate) fn snippet(body: &[u8], secrets: &[&str]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "***");
+    }
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(SNIPPET_CHARS)
+        .collect();
+    if text.chars().count() > SNIPPET_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_masks_secrets_and_truncates() {
+        let body = format!("{{\"echo\":\"tok-123\"}}{}", "x".repeat(500));
+        let s = snippet(body.as_bytes(), &["tok-123", ""]);
+        assert!(!s.contains("tok-123"), "{s}");
+        assert!(s.starts_with("{\"echo\":\"***\"}"), "{s}");
+        assert_eq!(s.chars().count(), SNIPPET_CHARS + 1);
+    }
+
+    #[test]
+    fn messages_name_the_endpoint() {
+        let e = PlatformError::Api {
+            endpoint: "add",
+            err_no: 10002,
+            err_msg: "title is empty".into(),
+            log_id: Some("L1".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "add: platform error 10002: title is empty (log_id L1)"
+        );
+        let e = PlatformError::Http {
+            endpoint: "query",
+            status: 504,
+            body_snippet: "gateway timeout".into(),
+        };
+        assert_eq!(e.to_string(), "query: HTTP 504: gateway timeout");
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn classes() {
+        let api = |err_no| PlatformError::Api {
+            endpoint: "add",
+            err_no,
+            err_msg: String::new(),
+            log_id: None,
+        };
+        assert_eq!(api(10001).class(), Class::TokenExpired);
+        assert!(api(-1).is_transient());
+        assert!(!api(10002).is_transient());
+        assert!(PlatformError::Timeout { endpoint: "add" }.is_transient());
+        assert!(!PlatformError::AlreadyInReview { product_id: 1 }.is_transient());
+    }
+}

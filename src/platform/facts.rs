@@ -1,0 +1,96 @@
+//! Every platform fact the client relies on, in one place, each tagged as platform-api.md tags
+//! it: [C] confirmed in a cited source, [I] inferred. When the sandbox proves an [I] fact wrong,
+//! this file is the one to change.
+
+use std::time::Duration;
+
+/// Course-library paths, appended to the product base (platform-api.md §1, §4.1) [C].
+pub mod path {
+    pub const TOKEN: &str = "/api/apps/v2/token";
+    pub const UPLOAD_RESOURCE: &str = "/product/api/upload_resource";
+    pub const QUERY_RESOURCE_STATUS: &str = "/product/api/query_resource_status";
+    pub const ADD: &str = "/product/api/add";
+    pub const MODIFY: &str = "/product/api/modify";
+    pub const MODIFY_NO_AUDIT: &str = "/product/api/modify_no_audit";
+    pub const MODIFY_STATUS: &str = "/product/api/modify_status";
+    pub const QUERY: &str = "/product/api/query";
+    pub const QUERY_REVIEW: &str = "/product/api/query_review";
+    pub const QUERY_CLASS_INFO: &str = "/product/api/query_class_info";
+    pub const SYNC_CALLBACK_URL: &str = "/product/api/sync_callback_url";
+}
+
+/// `err_no` 0 is success on every endpoint (§3, §13) [C].
+pub const ERR_OK: i64 = 0;
+/// `err_no` -1 "system error" on the token endpoint (§2.2) [C]; treated as "busy, try again"
+/// on every endpoint [I].
+pub const ERR_SYSTEM_BUSY: i64 = -1;
+/// The access token is invalid or expired: JAVA-V drops its cached token on it (§2.2, §13) [I].
+pub const ERR_TOKEN_INVALID: i64 = 10001;
+/// `upload_resource`: the resource exists; `err_msg` = "<text>:<resource_uri>" (§6.1, §13) [I].
+pub const ERR_ALREADY_UPLOADED: i64 = 10003;
+/// `add`: the course is already in review; `err_msg` carries its product id, e.g.
+/// "已进审课程7266291344409690173" (§13) [I].
+pub const ERR_ALREADY_IN_REVIEW: [i64; 2] = [10140, 10141];
+
+/// Token endpoint error numbers (§2.2) [C].
+pub const TOKEN_ERR_BAD_APPID: i64 = 40015;
+pub const TOKEN_ERR_BAD_SECRET: i64 = 40017;
+pub const TOKEN_ERR_BAD_GRANT_TYPE: i64 = 40020;
+/// The only grant type of the v2 token endpoint (§2.2) [C].
+pub const GRANT_TYPE: &str = "client_credential";
+/// Renew a cached token this long before it expires; GO-R caches for `expires_in - 600` (§2.2) [C].
+pub const TOKEN_RENEW_MARGIN: Duration = Duration::from_mins(10);
+
+/// `product_type` 1 = course, the only documented value (§15) [C].
+pub const PRODUCT_TYPE_COURSE: i64 = 1;
+/// `industry_type` 1, the only value ever seen (§15) [C value, meaning I].
+pub const INDUSTRY_TYPE: i64 = 1;
+/// `query_review.query_type` 1 = base info, SKIT's default (§5.6) [C].
+pub const QUERY_REVIEW_TYPE_BASE: i64 = 1;
+/// At most 500 product ids per `query` call (§5.5, §14) [C]. `query_review` has no documented
+/// limit; the same batch size is used there [I].
+pub const QUERY_BATCH_MAX: usize = 500;
+
+/// `modify_status.product_status_info.status` (§5.4): 1 = list (上架), 2 = delist (下架) [I].
+pub mod listing_status {
+    pub const LIST: i64 = 1;
+    pub const DELIST: i64 = 2;
+
+    /// The status code for a desired listing state.
+    pub fn code(listed: bool) -> i64 {
+        if listed { LIST } else { DELIST }
+    }
+}
+
+/// `query_resource_status` status (§6.2): 2 = done [C sample / I meaning]; 1 and 3 [I].
+pub mod resource_status {
+    pub const UPLOADING: i64 = 1;
+    pub const DONE: i64 = 2;
+    pub const FAILED: i64 = 3;
+}
+
+/// `upload_resource.resource_type` (§6.1, PRODUCT.md "Settled details").
+pub mod resource_type {
+    /// Image (detail images, image lessons) [C].
+    pub const IMAGE: i64 = 1;
+    /// Video lessons [C].
+    pub const VIDEO: i64 = 2;
+    /// Audio lessons [I].
+    pub const AUDIO: i64 = 3;
+    /// PDF documents [I].
+    pub const PDF: i64 = 4;
+    /// Office documents [I].
+    pub const OFFICE: i64 = 5;
+    /// The course cover, `product_img_uri` (`tos-cn-i-b2i6zad4el/…`) [C].
+    pub const COVER: i64 = 31;
+}
+
+/// `query_review` status (§5.6) [C]: 1 under review, 2 passed, 3 rejected.
+pub mod review_status {
+    pub const REVIEWING: i64 = 1;
+    pub const PASSED: i64 = 2;
+    pub const REJECTED: i64 = 3;
+}
+
+/// The sandbox's audit switch header, sent on write calls when configured (§12) [C].
+pub const CHECK_TYPE_HEADER: &str = "Aweme-Check-Type";
