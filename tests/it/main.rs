@@ -1,1 +1,5 @@
-mod smoke { #[test] fn builds() {} }
+mod emulator;
+mod smoke {
+    #[test]
+    fn builds() {}
+}
