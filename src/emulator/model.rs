@@ -420,6 +420,18 @@ impl Shared {
                 json!({}),
             );
         }
+        match self.mint(appid) {
+            Ok((token, ttl)) => answer(
+                facts::OK,
+                "success",
+                json!({"access_token": token, "expires_in": ttl}),
+            ),
+            Err(ApiError(no, msg)) => answer(no, &msg, json!({})),
+        }
+    }
+
+    /// Issues and persists a token for `appid`; (token, lifetime in seconds).
+    fn mint(&self, appid: &str) -> Result<(String, i64), ApiError> {
         let mut inner = self.lock();
         let token = format!("0801121846{}{}", inner.hex32(), inner.hex32());
         let now = now_ms();
@@ -439,29 +451,13 @@ impl Shared {
         };
         rows.push(("token", hash.clone(), Some(to_json(&(&hash, &record)))));
         inner.tokens.insert(hash, record);
-        if let Err(ApiError(no, msg)) = inner.persist(&rows) {
-            return answer(no, &msg, json!({}));
-        }
-        answer(
-            facts::OK,
-            "success",
-            json!({"access_token": token, "expires_in": ttl}),
-        )
+        inner.persist(&rows)?;
+        Ok((token, ttl))
     }
 
-    /// Issues a token without HTTP (for tests); same rules as the endpoint minus the secret.
+    /// Issues a token without HTTP (for tests), as the endpoint would.
     pub fn issue_token(&self, appid: &str) -> String {
-        let mut inner = self.lock();
-        let token = format!("0801121846{}{}", inner.hex32(), inner.hex32());
-        let expires_ms = now_ms() + self.cfg.token_ttl.as_millis() as i64;
-        inner.tokens.insert(
-            sha_hex(&token),
-            Token {
-                appid: appid.to_owned(),
-                expires_ms,
-            },
-        );
-        token
+        self.mint(appid).expect("issue a token").0
     }
 
     pub fn expire_tokens(&self) -> usize {

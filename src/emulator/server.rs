@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Json, Redirect, Response};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
@@ -150,7 +150,7 @@ fn reply_response(reply: Reply) -> Response {
 /// `query` can be fetched again.
 async fn object(State(s): State<Arc<Shared>>, Path(uri): Path<String>) -> Response {
     match s.resource_url(&uri) {
-        Some(url) => Redirect::to(&url).into_response(),
+        Some(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         None => (StatusCode::NOT_FOUND, "no such object").into_response(),
     }
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary: a module per feature.
 
+mod emulator;
 mod platform;
 mod support;
 mod validate;
