@@ -9,7 +9,9 @@
 pub mod catalog;
 pub mod cli;
 pub mod emulator;
+pub mod hashing;
 pub mod settings;
+pub mod state;
 
 use std::process::ExitCode;
 

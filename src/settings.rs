@@ -52,15 +52,17 @@ impl SettingsError {
     /// A hint that says what to do about the error.
     pub fn hint(&self) -> Option<String> {
         match self {
-            SettingsError::Missing { explicit: false, .. } => Some(format!(
+            SettingsError::Missing {
+                explicit: false, ..
+            } => Some(format!(
                 "run coursesync from the repository root, or point {ENV_CONFIG} or --config at the settings file"
             )),
             SettingsError::Missing { explicit: true, .. } => {
                 Some("check the path given with --config or COURSESYNC_CONFIG".into())
             }
-            SettingsError::Malformed { .. } | SettingsError::Invalid { .. } => Some(
-                "see the \"Settings\" section of docs/catalog-format.md for every key".into(),
-            ),
+            SettingsError::Malformed { .. } | SettingsError::Invalid { .. } => {
+                Some("see the \"Settings\" section of docs/catalog-format.md for every key".into())
+            }
             SettingsError::Read { .. } => None,
         }
     }
@@ -258,9 +260,9 @@ impl Settings {
     /// Parses settings text; paths are resolved against `path`'s directory. No environment.
     pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
         let raw: RawSettings = toml::from_str(text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map_or((1, 1), |s| crate::catalog::diagnostics::line_col(text, s.start));
+            let (line, col) = e.span().map_or((1, 1), |s| {
+                crate::catalog::diagnostics::line_col(text, s.start)
+            });
             SettingsError::Malformed {
                 path: path.to_path_buf(),
                 line,
@@ -316,9 +318,10 @@ impl Settings {
 
     /// Where the local (in-process emulator) platform keeps its data: beside the state file.
     pub fn local_platform_path(&self) -> PathBuf {
-        self.state_path
-            .parent()
-            .map_or_else(|| PathBuf::from("local-platform.db"), |p| p.join("local-platform.db"))
+        self.state_path.parent().map_or_else(
+            || PathBuf::from("local-platform.db"),
+            |p| p.join("local-platform.db"),
+        )
     }
 }
 
@@ -328,12 +331,18 @@ mod tests {
 
     #[test]
     fn minimal_file_takes_defaults_relative_to_its_directory() {
-        let s = Settings::parse(Path::new("/repo/coursesync.toml"), "[app]\nappid = \"tt1\"\n")
-            .unwrap();
+        let s = Settings::parse(
+            Path::new("/repo/coursesync.toml"),
+            "[app]\nappid = \"tt1\"\n",
+        )
+        .unwrap();
         assert_eq!(s.environment, Environment::Local);
         assert_eq!(s.catalog_dir, Path::new("/repo/catalog"));
         assert_eq!(s.state_path, Path::new("/repo/state/coursesync.db"));
-        assert_eq!(s.local_platform_path(), Path::new("/repo/state/local-platform.db"));
+        assert_eq!(
+            s.local_platform_path(),
+            Path::new("/repo/state/local-platform.db")
+        );
         assert_eq!(s.concurrency, 8);
         assert!(!s.prune);
     }
@@ -346,7 +355,9 @@ mod tests {
         )
         .unwrap_err();
         match err {
-            SettingsError::Malformed { line, col, message, .. } => {
+            SettingsError::Malformed {
+                line, col, message, ..
+            } => {
                 assert_eq!((line, col), (5, 1));
                 assert!(message.contains("prnue"), "{message}");
             }

@@ -73,8 +73,12 @@ pub fn report_error(err: &anyhow::Error) {
             true
         }
     });
-    let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
-    let cyan = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+    let red = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let cyan = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Cyan.into()));
     if let Some(first) = chain.next() {
         let _ = writeln!(stderr, "{red}error{red:#}: {first}");
     }

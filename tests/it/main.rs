@@ -1,1 +1,4 @@
-mod smoke { #[test] fn builds() {} }
+mod smoke {
+    #[test]
+    fn builds() {}
+}
