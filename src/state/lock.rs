@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn lock_and_unlock_leave_the_serial_alone() {
-        let (_d, state) = open();
+        let (dir, state) = open();
         state
             .put_course(&crate::state::records::tests::course("a"))
             .unwrap();
