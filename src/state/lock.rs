@@ -56,6 +56,8 @@ impl LockHolder {
 pub struct LockGuard {
     conn: Connection,
     holder: LockHolder,
+    /// Random, per taking: the same pid may take the lock twice in one millisecond.
+    token: String,
     /// The stale holder this lock was taken over from, for the caller to warn about.
     pub took_over: Option<LockHolder>,
 }
@@ -74,8 +76,8 @@ impl LockGuard {
 
     fn delete(&self) -> rusqlite::Result<usize> {
         self.conn.execute(
-            "DELETE FROM lock WHERE id = 1 AND pid = ?1 AND host = ?2 AND started_at = ?3",
-            params![self.holder.pid, self.holder.host, self.holder.started_at],
+            "DELETE FROM lock WHERE id = 1 AND token = ?1",
+            [&self.token],
         )
     }
 }
@@ -122,10 +124,17 @@ impl State {
             }
             stale => stale,
         };
+        let token = format!("{:032x}", fastrand::u128(..));
         tx.execute(
-            "INSERT OR REPLACE INTO lock (id, pid, host, started_at, command) \
-             VALUES (1, ?1, ?2, ?3, ?4)",
-            params![holder.pid, holder.host, holder.started_at, holder.command],
+            "INSERT OR REPLACE INTO lock (id, pid, host, started_at, command, token) \
+             VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            params![
+                holder.pid,
+                holder.host,
+                holder.started_at,
+                holder.command,
+                token
+            ],
         )?;
         let (_, serial) = read_meta(&tx)?;
         tx.commit()?;
@@ -133,6 +142,7 @@ impl State {
         Ok(LockGuard {
             conn,
             holder,
+            token,
             took_over,
         })
     }
@@ -214,8 +224,8 @@ mod tests {
         state
             .conn
             .execute(
-                "INSERT OR REPLACE INTO lock (id, pid, host, started_at, command) \
-                 VALUES (1, ?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO lock (id, pid, host, started_at, command, token) \
+                 VALUES (1, ?1, ?2, ?3, ?4, 'planted')",
                 params![holder.pid, holder.host, holder.started_at, holder.command],
             )
             .unwrap();

@@ -80,7 +80,8 @@ CREATE TABLE lock (
     pid        INTEGER NOT NULL,
     host       TEXT NOT NULL,
     started_at INTEGER NOT NULL,
-    command    TEXT NOT NULL
+    command    TEXT NOT NULL,
+    token      TEXT NOT NULL
 );
 "];
 
