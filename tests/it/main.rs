@@ -2,3 +2,4 @@ mod smoke {
     #[test]
     fn builds() {}
 }
+mod state;
