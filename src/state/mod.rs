@@ -42,14 +42,19 @@ CREATE TABLE courses (
                      CHECK (audit IN ('not_submitted', 'in_review', 'approved', 'rejected')),
     reject_reason    TEXT,
     listed           INTEGER NOT NULL,
-    payload          TEXT,
     payload_hash     TEXT,
-    approved_payload TEXT,
     approved_hash    TEXT,
     first_applied_at INTEGER,
     last_applied_at  INTEGER,
     updated_at       INTEGER NOT NULL,
     lesson_audits    TEXT
+);
+-- The payload bodies (KBs each) live apart so that scanning the courses' small columns does not
+-- page through them: see State::courses_without_payloads.
+CREATE TABLE course_payloads (
+    course_id        TEXT PRIMARY KEY NOT NULL REFERENCES courses (course_id) ON DELETE CASCADE,
+    payload          TEXT,
+    approved_payload TEXT
 );
 CREATE TABLE resources (
     sha256        TEXT NOT NULL,
@@ -84,6 +89,10 @@ CREATE TABLE lock (
     token      TEXT NOT NULL
 );
 "];
+
+/// Reads go through a memory map instead of one read() per page: loading every course is a
+/// scan of the whole file.
+const MMAP_SIZE: i64 = 1 << 30;
 
 /// How long a connection waits for another one's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -192,6 +201,7 @@ impl State {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         migrate(&conn)?;
+        conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
         let (lineage, serial) = read_meta(&conn)?;
         Ok(State {
             conn,
@@ -216,6 +226,7 @@ impl State {
         if found.empty {
             return Ok(None);
         }
+        conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
         let known = latest_version();
         if found.version > known {
             return Err(StateError::TooNew {

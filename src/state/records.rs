@@ -103,9 +103,15 @@ pub struct FileStat {
     pub sha256: String,
 }
 
-const COURSE_COLUMNS: &str = "course_id, title, product_id, audit, reject_reason, listed, \
-     payload, payload_hash, approved_payload, approved_hash, first_applied_at, last_applied_at, \
-     updated_at, lesson_audits";
+/// Columns of `courses c` joined with `course_payloads p`, in [`course_from_row`] order.
+const COURSE_COLUMNS: &str = "c.course_id, c.title, c.product_id, c.audit, c.reject_reason, \
+     c.listed, p.payload, c.payload_hash, p.approved_payload, c.approved_hash, \
+     c.first_applied_at, c.last_applied_at, c.updated_at, c.lesson_audits";
+
+/// The same columns with NULL for the two payload bodies.
+const COURSE_COLUMNS_WITHOUT_PAYLOADS: &str = "c.course_id, c.title, c.product_id, c.audit, \
+     c.reject_reason, c.listed, NULL, c.payload_hash, NULL, c.approved_hash, \
+     c.first_applied_at, c.last_applied_at, c.updated_at, c.lesson_audits";
 
 fn course_from_row(r: &Row<'_>) -> rusqlite::Result<CourseRecord> {
     let audit: String = r.get(3)?;
@@ -131,37 +137,64 @@ fn course_from_row(r: &Row<'_>) -> rusqlite::Result<CourseRecord> {
 }
 
 pub(super) fn upsert_course(conn: &rusqlite::Connection, c: &CourseRecord) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO courses (course_id, title, product_id, audit, reject_reason, \
-         listed, payload, payload_hash, approved_payload, approved_hash, first_applied_at, \
-         last_applied_at, updated_at, lesson_audits) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?;
-    stmt.execute(params![
+    // An upsert, not INSERT OR REPLACE: a replace deletes the row first, which would cascade to
+    // its payloads.
+    conn.prepare_cached(
+        "INSERT INTO courses (course_id, title, product_id, audit, reject_reason, listed, \
+         payload_hash, approved_hash, first_applied_at, last_applied_at, updated_at, \
+         lesson_audits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+         ON CONFLICT (course_id) DO UPDATE SET title = excluded.title, \
+         product_id = excluded.product_id, audit = excluded.audit, \
+         reject_reason = excluded.reject_reason, listed = excluded.listed, \
+         payload_hash = excluded.payload_hash, approved_hash = excluded.approved_hash, \
+         first_applied_at = excluded.first_applied_at, \
+         last_applied_at = excluded.last_applied_at, updated_at = excluded.updated_at, \
+         lesson_audits = excluded.lesson_audits",
+    )?
+    .execute(params![
         c.course_id,
         c.title,
         c.product_id,
         c.audit.as_str(),
         c.reject_reason,
         c.listed,
-        c.payload,
         c.payload_hash,
-        c.approved_payload,
         c.approved_hash,
         c.first_applied_at,
         c.last_applied_at,
         c.updated_at,
         c.lesson_audits,
     ])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO course_payloads (course_id, payload, approved_payload) \
+         VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![c.course_id, c.payload, c.approved_payload])?;
     Ok(())
 }
 
 impl State {
-    /// Every course, by course_id, in one query.
+    /// Every course, by course_id, complete with both payload bodies, in one query. At 100,000
+    /// courses with 2 KB payloads that is hundreds of MB to materialise; a caller that only
+    /// compares hashes wants [`State::courses_without_payloads`].
     pub fn courses(&self) -> Result<BTreeMap<String, CourseRecord>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COURSE_COLUMNS} FROM courses"))?;
+        self.query_courses(&format!(
+            "SELECT {COURSE_COLUMNS} FROM courses c \
+             LEFT JOIN course_payloads p ON p.course_id = c.course_id"
+        ))
+    }
+
+    /// Every course with `payload` and `approved_payload` left `None` (their hashes are set):
+    /// enough to decide what changed, and it never reads the payload bodies. Fetch a changed
+    /// course's bodies with [`State::course`].
+    pub fn courses_without_payloads(&self) -> Result<BTreeMap<String, CourseRecord>, StateError> {
+        self.query_courses(&format!(
+            "SELECT {COURSE_COLUMNS_WITHOUT_PAYLOADS} FROM courses c"
+        ))
+    }
+
+    fn query_courses(&self, sql: &str) -> Result<BTreeMap<String, CourseRecord>, StateError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map([], course_from_row)?;
         let mut out = BTreeMap::new();
         for row in rows {
@@ -171,9 +204,11 @@ impl State {
         Ok(out)
     }
 
+    /// One course, complete.
     pub fn course(&self, course_id: &str) -> Result<Option<CourseRecord>, StateError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COURSE_COLUMNS} FROM courses WHERE course_id = ?1"
+            "SELECT {COURSE_COLUMNS} FROM courses c \
+             LEFT JOIN course_payloads p ON p.course_id = c.course_id WHERE c.course_id = ?1"
         ))?;
         Ok(stmt.query_row([course_id], course_from_row).optional()?)
     }
@@ -374,6 +409,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn courses_without_payloads_keeps_everything_but_the_bodies() {
+        let (_d, state) = open();
+        let mut c = course("a");
+        c.approved_payload = Some(r#"{"v":1}"#.into());
+        c.approved_hash = Some("cd".repeat(32));
+        state.put_course(&c).unwrap();
+        let light = state.courses_without_payloads().unwrap();
+        let full = state.courses().unwrap();
+        assert_eq!(full["a"], c);
+        assert_eq!(
+            light["a"],
+            CourseRecord {
+                payload: None,
+                approved_payload: None,
+                ..c
+            }
+        );
+    }
+
+    #[test]
+    fn replacing_a_course_replaces_its_payloads() {
+        let (_d, state) = open();
+        state.put_course(&course("a")).unwrap();
+        let mut c = course("a");
+        c.payload = Some(r#"{"v":2}"#.into());
+        c.approved_payload = Some(r#"{"v":1}"#.into());
+        state.put_course(&c).unwrap();
+        assert_eq!(state.course("a").unwrap(), Some(c));
+        let mut cleared = course("a");
+        cleared.payload = None;
+        state.put_course(&cleared).unwrap();
+        assert_eq!(state.course("a").unwrap(), Some(cleared));
+    }
+
+    #[test]
     fn remove_course_reports_whether_it_existed() {
         let (_d, state) = open();
         state.put_course(&course("a")).unwrap();
@@ -382,6 +452,11 @@ pub(crate) mod tests {
         assert!(!state.remove_course("a").unwrap());
         assert_eq!(state.serial(), 2);
         assert!(state.courses().unwrap().is_empty());
+        let orphans: i64 = state
+            .conn
+            .query_row("SELECT count(*) FROM course_payloads", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(orphans, 0);
     }
 
     #[test]
