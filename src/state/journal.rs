@@ -119,6 +119,12 @@ mod tests {
             .journal_begin("py-101", "add", Some("h1"), Some(r#"{"n":1}"#))
             .unwrap();
         let b = state.journal_begin("py-102", "upload", None, None).unwrap();
+        // FULL only for the intent's own commit; the rest stays NORMAL (1).
+        let sync: i64 = state
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 1);
         drop(state);
         let state = State::open(&path).unwrap();
         let pending = state.journal_pending().unwrap();

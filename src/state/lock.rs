@@ -328,6 +328,19 @@ mod tests {
     }
 
     #[test]
+    fn a_read_only_state_cannot_be_locked() {
+        let (dir, state) = open();
+        drop(state);
+        let reader = State::open_readonly(&dir.path().join("s.db"))
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            reader.lock("apply"),
+            Err(StateError::ReadOnly { .. })
+        ));
+    }
+
+    #[test]
     fn a_guard_does_not_release_a_lock_it_lost() {
         let (_d, state) = open();
         let guard = state.lock("apply").unwrap();
