@@ -114,8 +114,7 @@ const COURSE_COLUMNS_WITHOUT_PAYLOADS: &str = "c.course_id, c.title, c.product_i
      c.first_applied_at, c.last_applied_at, c.updated_at, c.lesson_audits";
 
 fn course_from_row(r: &Row<'_>) -> rusqlite::Result<CourseRecord> {
-    let audit: String = r.get(3)?;
-    let audit = audit.parse::<Audit>().map_err(|e| {
+    let audit = r.get_ref(3)?.as_str()?.parse::<Audit>().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
     })?;
     Ok(CourseRecord {
@@ -195,13 +194,12 @@ impl State {
 
     fn query_courses(&self, sql: &str) -> Result<BTreeMap<String, CourseRecord>, StateError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([], course_from_row)?;
-        let mut out = BTreeMap::new();
-        for row in rows {
-            let c = row?;
-            out.insert(c.course_id.clone(), c);
-        }
-        Ok(out)
+        // Collected first: building a BTreeMap from a Vec sorts once and builds in bulk, which
+        // beat 100,000 single inserts.
+        let rows = stmt
+            .query_map([], |r| course_from_row(r).map(|c| (c.course_id.clone(), c)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().collect())
     }
 
     /// One course, complete.
