@@ -222,7 +222,7 @@ fn bench_state_variant(data: &Path, approved: bool) {
     let state = State::open(&path).unwrap();
     let start = Instant::now();
     state.put_courses(&records).unwrap();
-    println!("put_courses (one transaction): {:.0?}", start.elapsed());
+    println!("put_courses (one transaction): {:.2?}", start.elapsed());
     drop(records);
     drop(state);
     let size = std::fs::metadata(&path).unwrap().len();
