@@ -9,8 +9,10 @@
 pub mod catalog;
 pub mod cli;
 pub mod emulator;
+pub mod hashing;
 pub mod platform;
 pub mod settings;
+pub mod state;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
 //! The command line: one file per command, each a documented clap `Args` struct and a `run`.
 
 pub mod emulator;
+pub mod state;
 pub mod validate;
 
 use std::io::Write;
@@ -27,6 +28,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Run the platform emulator as a server.
     Emulator(emulator::Args),
+    /// Inspect and repair the state file: list, show, rm, unlock.
+    State(state::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -34,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(args) => validate::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Emulator(args) => emulator::run(&args),
+        Command::State(args) => state::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 

@@ -2,5 +2,6 @@
 
 mod emulator;
 mod platform;
+mod state;
 mod support;
 mod validate;
