@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod emulator;
 pub mod hashing;
+pub mod plan;
 pub mod platform;
 pub mod settings;
 pub mod state;

@@ -1,6 +1,7 @@
 //! The command line: one file per command, each a documented clap `Args` struct and a `run`.
 
 pub mod emulator;
+pub mod plan;
 pub mod state;
 pub mod validate;
 
@@ -26,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Check the catalog against every documented platform rule, offline.
     Validate(validate::Args),
+    /// Show what apply would do, field by field.
+    Plan(plan::Args),
     /// Run the platform emulator as a server.
     Emulator(emulator::Args),
     /// Inspect and repair the state file: list, show, rm, unlock.
@@ -36,6 +39,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(args) => validate::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Plan(args) => plan::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Emulator(args) => emulator::run(&args),
         Command::State(args) => state::run(&load_settings(cli.config.as_deref())?, &args),
     }

@@ -1,0 +1,89 @@
+//! `coursesync plan`: what apply would do, field by field. Never calls the platform's write
+//! endpoints, never changes state (it may refresh the file stat cache of an existing state file,
+//! which no plan depends on).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::plan::{self, Options, render};
+use crate::settings::Settings;
+
+/// Options of `coursesync plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Write the plan to FILE, to be applied later with `coursesync apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only this course (repeatable).
+    #[arg(long = "target", value_name = "COURSE_ID")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+}
+
+/// Makes the plan (shared with `apply`).
+pub fn make(settings: &Settings, targets: &[String]) -> anyhow::Result<plan::Plan> {
+    let prepared = plan::prepare::prepare(settings, true)?;
+    let options = Options {
+        prune: settings.prune,
+        targets: targets.to_vec(),
+    };
+    Ok(plan::diff(
+        &prepared.loaded.catalog,
+        &prepared.digests,
+        &prepared.state,
+        &options,
+    ))
+}
+
+pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
+    let plan = make(settings, &args.targets)?;
+    let text = match args.format {
+        Format::Human => render::human(&plan),
+        Format::Json => render::json(&plan) + "\n",
+        Format::Markdown => render::markdown(&plan),
+    };
+    let mut stdout = anstream::stdout();
+    stdout.write_all(text.as_bytes())?;
+    if let Some(path) = &args.out {
+        write_plan(path, &plan)?;
+        writeln!(
+            stdout,
+            "Saved the plan to {}; apply it with `coursesync apply {}`.",
+            path.display(),
+            path.display()
+        )?;
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        crate::exit::CHANGES
+    } else {
+        crate::exit::OK
+    })
+}
+
+/// Writes a saved plan atomically (temporary file, then rename).
+pub fn write_plan(path: &std::path::Path, plan: &plan::Plan) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.write_all(render::json(plan).as_bytes())?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

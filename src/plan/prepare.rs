@@ -1,0 +1,112 @@
+//! Gathers what [`super::diff`] needs: the validated catalog, the digest of every local file
+//! (stat cache first, then parallel hashing), and a snapshot of state. Refuses a catalog with
+//! errors: bad input never reaches the platform.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+
+use super::StateView;
+use crate::catalog::{self, FileRef, Loaded};
+use crate::hashing::{self, HashStats};
+use crate::settings::Settings;
+use crate::state::State;
+
+/// Everything a plan is made from.
+pub struct Prepared {
+    pub loaded: Loaded,
+    /// Local file (relative to the catalog directory) → sha256.
+    pub digests: HashMap<String, String>,
+    pub state: StateView,
+    pub hash_stats: HashStats,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the catalog has {errors} error{}: nothing was planned or sent", if *errors == 1 { "" } else { "s" })]
+pub struct InvalidCatalog {
+    pub errors: usize,
+}
+
+/// Loads the catalog (printing its findings to stderr when it has errors), hashes its files and
+/// reads state. With `write_cache`, the stat cache of an existing state file is updated (this
+/// does not change the state's serial); no state file is ever created here.
+pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepared> {
+    let loaded = catalog::load(&settings.catalog_dir, &settings.root)?;
+    if loaded.errors() > 0 {
+        let mut stderr = std::io::stderr().lock();
+        let _ = catalog::render::human(&mut stderr, &loaded.diagnostics, &settings.root, false);
+        return Err(anyhow::Error::new(InvalidCatalog {
+            errors: loaded.errors(),
+        })
+        .context(crate::cli::Hint(
+            "run `coursesync validate` and fix the findings".into(),
+        )));
+    }
+    let state = if settings.state_path.exists() {
+        Some(if write_cache {
+            State::open(&settings.state_path)?
+        } else {
+            State::open_readonly(&settings.state_path)?.context("the state file disappeared")?
+        })
+    } else {
+        None
+    };
+    let mut rels: Vec<String> = loaded
+        .catalog
+        .courses
+        .iter()
+        .flat_map(crate::catalog::Course::file_uses)
+        .filter_map(|u| match u.file {
+            FileRef::Local(rel) => Some(rel),
+            FileRef::Url(_) => None,
+        })
+        .collect();
+    rels.sort_unstable();
+    rels.dedup();
+    let cache = match &state {
+        Some(s) => s.file_stats()?,
+        None => HashMap::new(),
+    };
+    let (digests, fresh, hash_stats) = hashing::hash_with_cache(
+        &loaded.catalog.dir,
+        &rels,
+        &cache,
+        hashing::default_threads(),
+    )
+    .context("hashing the catalog's files")?;
+    if write_cache
+        && !fresh.is_empty()
+        && let Some(s) = &state
+    {
+        s.put_file_stats(&fresh)?;
+    }
+    let view = match &state {
+        Some(s) => {
+            // Payloads are loaded only for courses whose hash differs (the light map keeps a
+            // plan over 100,000 known courses fast).
+            let mut courses = s.courses_without_payloads()?;
+            let desired = super::desired(&loaded.catalog, &digests);
+            for d in &desired {
+                if let Some(r) = courses.get_mut(&d.course.course_id)
+                    && r.payload_hash.as_deref() != Some(d.hash.as_str())
+                    && let Some(full) = s.course(&d.course.course_id)?
+                {
+                    *r = full;
+                }
+            }
+            StateView {
+                lineage: Some(s.lineage()),
+                serial: s.serial(),
+                courses,
+                resources: s.resources()?,
+            }
+        }
+        None => StateView::default(),
+    };
+    Ok(Prepared {
+        loaded,
+        digests,
+        state: view,
+        hash_stats,
+    })
+}
