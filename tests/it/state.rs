@@ -156,7 +156,7 @@ fn show_prints_every_field_with_pretty_payload() {
         "audit:            rejected",
         "reject_reason:    课程价格不合理",
         "first_applied_at: 2023-11-14T22:13:20Z",
-        "payload:\n{\n  \"title\": \"Python 入门\",\n  \"price\": {\n    \"price\": 5000\n  }\n}",
+        "payload:\n{\n  \"price\": {\n    \"price\": 5000\n  },\n  \"title\": \"Python 入门\"\n}",
     ] {
         assert!(
             stdout.contains(expected),
