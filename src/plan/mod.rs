@@ -515,3 +515,41 @@ enum PathToken {
     Index(u64),
     Name(String),
 }
+
+/// Why a saved plan may no longer be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stale {
+    #[error("the saved plan was made for another state file (lineage {saved}, now {current})")]
+    OtherState { saved: String, current: String },
+    #[error("state changed since the plan was made (serial {saved} then, {current} now)")]
+    StateChanged { saved: u64, current: u64 },
+    #[error("the catalog changed since the plan was made")]
+    CatalogChanged,
+    #[error("the saved plan has format version {0}; this coursesync reads version {FORMAT_VERSION}")]
+    Format(u32),
+}
+
+/// Checks a saved plan against the state and catalog of now (PRODUCT.md "The reviewed plan is
+/// the applied plan"). Applying changes the serial, so a plan can be applied only once.
+pub fn check_fresh(saved: &Plan, state: &StateView, current_catalog_digest: &str) -> Result<(), Stale> {
+    if saved.format_version != FORMAT_VERSION {
+        return Err(Stale::Format(saved.format_version));
+    }
+    if saved.state_lineage != state.lineage {
+        let show = |l: &Option<String>| l.clone().unwrap_or_else(|| "none: no state file".into());
+        return Err(Stale::OtherState {
+            saved: show(&saved.state_lineage),
+            current: show(&state.lineage),
+        });
+    }
+    if saved.state_serial != state.serial {
+        return Err(Stale::StateChanged {
+            saved: saved.state_serial,
+            current: state.serial,
+        });
+    }
+    if saved.catalog_digest != current_catalog_digest {
+        return Err(Stale::CatalogChanged);
+    }
+    Ok(())
+}
