@@ -1,5 +1,6 @@
 //! The command line: one file per command, each a documented clap `Args` struct and a `run`.
 
+pub mod apply;
 pub mod emulator;
 pub mod plan;
 pub mod state;
@@ -29,6 +30,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what apply would do, field by field.
     Plan(plan::Args),
+    /// Upload files and send the planned changes to the platform.
+    Apply(apply::Args),
     /// Run the platform emulator as a server.
     Emulator(emulator::Args),
     /// Inspect and repair the state file: list, show, rm, unlock.
@@ -40,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(args) => validate::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Plan(args) => plan::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Apply(args) => apply::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Emulator(args) => emulator::run(&args),
         Command::State(args) => state::run(&load_settings(cli.config.as_deref())?, &args),
     }

@@ -22,8 +22,8 @@ use crate::state::{Audit, CourseRecord, ResourceRecord};
 /// Version of the plan's JSON form (`plan --format json`, saved plans).
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Upload status meaning "done" (platform-api.md §6.2, value 2 [C sample / I meaning]).
-pub const UPLOAD_DONE: i64 = 2;
+/// Upload status meaning "done" (one table: `platform::facts`).
+pub const UPLOAD_DONE: i64 = crate::platform::facts::resource_status::DONE;
 
 /// What state looks like to the planner.
 #[derive(Debug, Default, Clone)]
@@ -525,13 +525,19 @@ pub enum Stale {
     StateChanged { saved: u64, current: u64 },
     #[error("the catalog changed since the plan was made")]
     CatalogChanged,
-    #[error("the saved plan has format version {0}; this coursesync reads version {FORMAT_VERSION}")]
+    #[error(
+        "the saved plan has format version {0}; this coursesync reads version {FORMAT_VERSION}"
+    )]
     Format(u32),
 }
 
 /// Checks a saved plan against the state and catalog of now (PRODUCT.md "The reviewed plan is
 /// the applied plan"). Applying changes the serial, so a plan can be applied only once.
-pub fn check_fresh(saved: &Plan, state: &StateView, current_catalog_digest: &str) -> Result<(), Stale> {
+pub fn check_fresh(
+    saved: &Plan,
+    state: &StateView,
+    current_catalog_digest: &str,
+) -> Result<(), Stale> {
     if saved.format_version != FORMAT_VERSION {
         return Err(Stale::Format(saved.format_version));
     }

@@ -1,0 +1,83 @@
+//! `environment = "local"`: the platform is the emulator, started in-process with its data in
+//! `state/local-platform.db`, and the catalog's files are served to it from a loopback server,
+//! so the sample catalog applies end to end with no network and no credentials.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::emulator::{self, Emulator};
+use crate::settings::{Secret, Settings};
+
+/// How long the local platform takes to audit (approve) a submission.
+pub const LOCAL_AUDIT_DELAY: Duration = Duration::from_secs(2);
+
+/// A running local platform: the emulator and the catalog's file server.
+pub struct LocalPlatform {
+    emulator: emulator::Running,
+    assets: tokio::sync::oneshot::Sender<()>,
+    /// Where the emulator listens (the `base_url` of every API family).
+    pub base_url: String,
+    /// Where the catalog directory is served, ending with `/`.
+    pub assets_base_url: String,
+    /// A secret made for this run only; never shown.
+    pub secret: Secret,
+}
+
+impl LocalPlatform {
+    pub async fn start(settings: &Settings) -> anyhow::Result<LocalPlatform> {
+        let secret = format!("{:032x}", fastrand::u128(..));
+        let loopback: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+        let data = settings.local_platform_path();
+        if let Some(dir) = data.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let running = Emulator::start(emulator::Config {
+            listen: loopback,
+            data: Some(data),
+            appid: settings.appid.clone(),
+            secret: Some(secret.clone()),
+            audit_delay: LOCAL_AUDIT_DELAY,
+            ..emulator::Config::default()
+        })
+        .await
+        .context("starting the local platform (the emulator)")?;
+        let listener = tokio::net::TcpListener::bind(loopback)
+            .await
+            .context("serving the catalog on 127.0.0.1")?;
+        let addr = listener.local_addr()?;
+        let app = axum::Router::new()
+            .fallback_service(tower_http::services::ServeDir::new(&settings.catalog_dir));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(LocalPlatform {
+            base_url: running.url(),
+            emulator: running,
+            assets: stop,
+            assets_base_url: format!("http://{addr}/"),
+            secret: Secret::new(secret),
+        })
+    }
+
+    /// Settings that point the client at this local platform.
+    pub fn settings(&self, settings: &Settings) -> Settings {
+        let mut s = settings.clone();
+        s.base_url = Some(self.base_url.clone());
+        s.assets_base_url = Some(self.assets_base_url.clone());
+        s.app_secret = Some(self.secret.clone());
+        s.access_token = None;
+        s
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.assets.send(());
+        self.emulator.shutdown().await;
+    }
+}
