@@ -541,11 +541,20 @@ pub fn check_fresh(
     if saved.format_version != FORMAT_VERSION {
         return Err(Stale::Format(saved.format_version));
     }
-    if saved.state_lineage != state.lineage {
-        let show = |l: &Option<String>| l.clone().unwrap_or_else(|| "none: no state file".into());
+    // A plan made before any state file existed (lineage None, serial 0) is checked by serial
+    // alone against the file apply created since.
+    if let (Some(saved_lineage), Some(current)) = (&saved.state_lineage, &state.lineage)
+        && saved_lineage != current
+    {
         return Err(Stale::OtherState {
-            saved: show(&saved.state_lineage),
-            current: show(&state.lineage),
+            saved: saved_lineage.clone(),
+            current: current.clone(),
+        });
+    }
+    if saved.state_lineage.is_some() && state.lineage.is_none() {
+        return Err(Stale::OtherState {
+            saved: saved.state_lineage.clone().unwrap_or_default(),
+            current: "none: no state file".into(),
         });
     }
     if saved.state_serial != state.serial {

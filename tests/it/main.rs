@@ -1,5 +1,6 @@
 //! The one integration-test binary: a module per feature.
 
+mod apply;
 mod emulator;
 mod platform;
 mod state;
