@@ -170,7 +170,7 @@ pub fn apply_review(
             next.audit = Audit::Rejected;
             next.reject_reason = course.reject_reason.as_deref().and_then(readable_reason);
         }
-        Verdict::Reviewing | Verdict::Unknown(_) => {}
+        Verdict::Reviewing | Verdict::Unknown(_) => return None,
     }
     if let Some(lessons) = lesson_audits_json(&review.fulfillment) {
         next.lesson_audits = Some(lessons);
@@ -193,8 +193,6 @@ pub struct CourseChange {
     pub reject_reason: Option<String>,
     /// The course became listed (a first approval).
     pub listed: bool,
-    /// Only the lessons' audits changed (`from == to`).
-    pub lessons_only: bool,
 }
 
 /// An upload whose status changed.
@@ -291,11 +289,7 @@ pub async fn refresh(client: &Client, state: &State) -> Result<RefreshReport, Re
                     .clone()
                     .filter(|_| next.audit == Audit::Rejected),
                 listed: next.listed && !record.listed,
-                lessons_only: next.audit == record.audit,
             });
-            if next.audit == Audit::InReview {
-                report.still_in_review += 1;
-            }
             updates.push(next);
         }
         if !updates.is_empty() {
@@ -561,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn lesson_audits_are_recorded_and_compared() {
+    fn lesson_audits_are_recorded_with_the_verdict() {
         let mut r = review(1, "");
         r.fulfillment = vec![
             wire::FulfillmentReview {
@@ -577,8 +571,14 @@ mod tests {
                 fulfillment_uri: Some("product/resource/2".into()),
             },
         ];
+        assert_eq!(
+            apply_review(&record(Audit::InReview), &r, 99),
+            None,
+            "no verdict yet: the lessons wait for it"
+        );
+        r.course.as_mut().unwrap().status = Some(3);
         let next = apply_review(&record(Audit::InReview), &r, 99).unwrap();
-        assert_eq!(next.audit, Audit::InReview);
+        assert_eq!(next.audit, Audit::Rejected);
         let lessons: Vec<LessonAudit> =
             serde_json::from_str(next.lesson_audits.as_deref().unwrap()).unwrap();
         assert_eq!(lessons[0].status, "approved");

@@ -83,15 +83,6 @@ fn upload_words(status: i64) -> String {
 /// One line per change (`py-101: in review → approved`), then what is still pending.
 pub fn print_report(out: &mut impl std::io::Write, report: &RefreshReport) -> std::io::Result<()> {
     for c in &report.courses {
-        if c.lessons_only {
-            writeln!(
-                out,
-                "{}: lesson audits updated (still {})",
-                c.course_id,
-                audit_words(c.to)
-            )?;
-            continue;
-        }
         let mut line = format!(
             "{}: {} → {}",
             c.course_id,

@@ -2,6 +2,7 @@
 
 mod emulator;
 mod platform;
+mod refresh;
 mod state;
 mod support;
 mod validate;
