@@ -359,6 +359,13 @@ fn approval_is_recorded_listed_and_shown_by_status() {
     assert_eq!(out, "Nothing changed.\n");
     assert_eq!(repo.serial(), serial + 1);
     assert_eq!(platform.emu.count("query_review"), reviews);
+
+    // Neither the secret nor a token reached the state files (database, WAL).
+    for entry in std::fs::read_dir(repo.root().join("state")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let bytes = String::from_utf8_lossy(&bytes);
+        assert!(!bytes.contains(TEST_SECRET) && !bytes.contains("0801121846"));
+    }
 }
 
 #[test]
