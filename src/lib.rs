@@ -7,6 +7,7 @@
 //! [`emulator`] is an independent implementation of the platform for tests and local runs.
 
 pub mod apply;
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod emulator;

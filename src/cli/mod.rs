@@ -3,7 +3,9 @@
 pub mod apply;
 pub mod emulator;
 pub mod plan;
+pub mod refresh;
 pub mod state;
+pub mod status;
 pub mod validate;
 
 use std::io::Write;
@@ -36,6 +38,10 @@ pub enum Command {
     Emulator(emulator::Args),
     /// Inspect and repair the state file: list, show, rm, unlock.
     State(state::Args),
+    /// Pull audit results and upload statuses from the platform into state.
+    Refresh(refresh::Args),
+    /// Per course: product id, audit state, reject reason, listing, last applied. No network.
+    Status(status::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -46,6 +52,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(args) => apply::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Emulator(args) => emulator::run(&args),
         Command::State(args) => state::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Refresh(args) => refresh::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Status(args) => status::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 

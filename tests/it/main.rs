@@ -3,6 +3,7 @@
 mod apply;
 mod emulator;
 mod platform;
+mod refresh;
 mod state;
 mod support;
 mod validate;

@@ -136,6 +136,7 @@ impl Drop for FileServer {
 pub struct Remote {
     pub project: Project,
     pub emulator: coursesync::emulator::testing::TestEmulator,
+    #[allow(dead_code, reason = "held so the server lives as long as the project")]
     pub files: FileServer,
 }
 

@@ -1,0 +1,140 @@
+//! `coursesync refresh`: pulls audit verdicts (`query_review`) and upload statuses into state.
+//!
+//! Calls only read endpoints. Holds the state lock for the whole run, since it writes state.
+//! Builds its tokio runtime itself: the other commands it sits beside are synchronous.
+
+use crate::audit::{self, LocalPlatform, RefreshReport};
+use crate::cli::Hint;
+use crate::cli::state::{state_error, warn_takeover};
+use crate::exit;
+use crate::platform::{Client, PlatformError};
+use crate::settings::Settings;
+use crate::state::{Audit, State};
+
+/// Options of `coursesync refresh`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(settings: &Settings, _args: &Args) -> anyhow::Result<u8> {
+    // Nothing was ever applied: nothing to ask about, and no reason to create a state file.
+    if !settings.state_path.exists() {
+        println!(
+            "no state yet: {} does not exist (apply creates it). Nothing changed.",
+            settings.state_path.display()
+        );
+        return Ok(exit::OK);
+    }
+    let state = State::open(&settings.state_path).map_err(state_error)?;
+    let guard = state.lock("refresh").map_err(state_error)?;
+    warn_takeover(guard.took_over.as_ref());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(async {
+        let local = LocalPlatform::start_if_local(settings).await?;
+        let result = async {
+            let config = audit::client_config(settings, local.as_ref()).map_err(platform_error)?;
+            let client = Client::new(config).map_err(platform_error)?;
+            audit::refresh(&client, &state).await.map_err(|e| match e {
+                audit::RefreshError::Platform(e) => platform_error(e),
+                audit::RefreshError::State(e) => state_error(e),
+            })
+        }
+        .await;
+        if let Some(local) = local {
+            local.shutdown().await;
+        }
+        result
+    })?;
+    guard.release().map_err(state_error)?;
+    print_report(&mut anstream::stdout(), &report)?;
+    Ok(exit::OK)
+}
+
+/// A platform error with its hint attached, for `report_error`.
+fn platform_error(e: PlatformError) -> anyhow::Error {
+    let hint = e.hint().map(str::to_string);
+    let err = anyhow::Error::new(e);
+    match hint {
+        Some(h) => err.context(Hint(h)),
+        None => err,
+    }
+}
+
+fn audit_words(audit: Audit) -> &'static str {
+    match audit {
+        Audit::NotSubmitted => "not submitted",
+        Audit::InReview => "in review",
+        Audit::Approved => "approved",
+        Audit::Rejected => "rejected",
+    }
+}
+
+fn upload_words(status: i64) -> String {
+    match status {
+        1 => "uploading".into(),
+        2 => "done".into(),
+        3 => "failed".into(),
+        other => format!("status {other}"),
+    }
+}
+
+/// One line per change (`py-101: in review → approved`), then what is still pending.
+pub fn print_report(out: &mut impl std::io::Write, report: &RefreshReport) -> std::io::Result<()> {
+    for c in &report.courses {
+        let mut line = format!(
+            "{}: {} → {}",
+            c.course_id,
+            audit_words(c.from),
+            audit_words(c.to)
+        );
+        if c.to == Audit::Rejected {
+            line.push_str(": ");
+            line.push_str(c.reject_reason.as_deref().unwrap_or("no reason given"));
+        }
+        if c.listed {
+            line.push_str(" (now listed)");
+        }
+        writeln!(out, "{line}")?;
+    }
+    for r in &report.resources {
+        writeln!(
+            out,
+            "upload {} ({}): {} → {}",
+            r.uri,
+            r.url,
+            upload_words(r.from),
+            upload_words(r.to)
+        )?;
+    }
+    for (course_id, product_id) in &report.unknown_products {
+        writeln!(
+            out,
+            "warning: {course_id}: the platform returned no audit for product {product_id}"
+        )?;
+    }
+    for f in &report.resource_failures {
+        writeln!(out, "warning: upload {} ({}): {}", f.uri, f.url, f.message)?;
+    }
+    if report.is_unchanged() {
+        writeln!(out, "Nothing changed.")?;
+    }
+    let mut pending = Vec::new();
+    if report.still_in_review > 0 {
+        pending.push(format!(
+            "{} course(s) still in review",
+            report.still_in_review
+        ));
+    }
+    if report.still_uploading > 0 {
+        pending.push(format!(
+            "{} upload(s) still in progress",
+            report.still_uploading
+        ));
+    }
+    if !pending.is_empty() {
+        writeln!(out, "{}.", pending.join(", "))?;
+    }
+    Ok(())
+}
