@@ -9,14 +9,10 @@
 //!   is written when nothing changed, so a no-op refresh leaves saved plans fresh.
 //! - Only read endpoints are called.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
-use crate::emulator;
 use crate::platform::facts::{resource_status, review_status};
-use crate::platform::{Client, ClientConfig, PlatformError, wire};
-use crate::settings::{Environment, Secret, Settings};
+use crate::platform::{Client, PlatformError, wire};
 use crate::state::{Audit, CourseRecord, State, StateError, now_ms};
 
 #[derive(Debug, thiserror::Error)]
@@ -341,75 +337,6 @@ pub async fn refresh(client: &Client, state: &State) -> Result<RefreshReport, Re
         }
     }
     Ok(report)
-}
-
-/// The in-process platform behind `environment = "local"` (PRODUCT.md "Settings"), started for
-/// one command. Keep it alive while the client talks to it; [`LocalPlatform::shutdown`] stops it.
-pub struct LocalPlatform {
-    running: emulator::Running,
-}
-
-/// The app secret the client sends to the local platform, which issues a token for any secret
-/// (its `secret` is `None`). Not a credential.
-const LOCAL_SECRET: &str = "local";
-
-impl LocalPlatform {
-    /// Starts the local platform when the settings ask for it (`environment = "local"` and no
-    /// `base_url`), on the current tokio runtime, with its data at
-    /// [`Settings::local_platform_path`]; `None` otherwise. Audits that fell due while no
-    /// command was running are decided before this returns, so a refresh sees them.
-    pub async fn start_if_local(settings: &Settings) -> anyhow::Result<Option<LocalPlatform>> {
-        if settings.environment != Environment::Local || settings.base_url.is_some() {
-            return Ok(None);
-        }
-        let running = emulator::Emulator::start(emulator::Config {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            data: Some(settings.local_platform_path()),
-            appid: settings.appid.clone(),
-            secret: None,
-            audit_delay: Duration::from_secs(2),
-            ..emulator::Config::default()
-        })
-        .await?;
-        running.shared().decide_audits(false);
-        Ok(Some(LocalPlatform { running }))
-    }
-
-    /// Like `http://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        self.running.url()
-    }
-
-    /// A client configuration for this platform: every family at its URL, a placeholder secret.
-    pub fn client_config(&self, settings: &Settings) -> ClientConfig {
-        ClientConfig {
-            product_base: self.url(),
-            token_base: self.url(),
-            appid: settings.appid.clone(),
-            access_token: None,
-            app_secret: Some(Secret::new(LOCAL_SECRET)),
-            concurrency: settings.concurrency,
-            max_qps: settings.max_qps,
-            request_timeout: crate::platform::DEFAULT_REQUEST_TIMEOUT,
-            retry: crate::platform::RetryPolicy::default(),
-            check_type: None,
-        }
-    }
-
-    pub async fn shutdown(self) {
-        self.running.shutdown().await;
-    }
-}
-
-/// The client configuration for `settings`, with the local platform's URL when one runs.
-pub fn client_config(
-    settings: &Settings,
-    local: Option<&LocalPlatform>,
-) -> Result<ClientConfig, PlatformError> {
-    match local {
-        Some(local) => Ok(local.client_config(settings)),
-        None => ClientConfig::from_settings(settings),
-    }
 }
 
 #[cfg(test)]

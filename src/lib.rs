@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod cli;
 pub mod emulator;
 pub mod hashing;
+pub mod local;
 pub mod plan;
 pub mod platform;
 pub mod settings;

@@ -12,7 +12,6 @@
 //! intent of an earlier, interrupted run sent the same payload, the product is recorded as is;
 //! otherwise the adopted product is brought to the payload with a `modify`.
 
-pub mod local;
 pub mod request;
 
 use std::collections::HashMap;

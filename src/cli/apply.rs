@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 
-use crate::apply::{self, Context, Outcome, Progress, local::LocalPlatform};
+use crate::apply::{self, Context, Outcome, Progress};
 use crate::cli::Hint;
 use crate::cli::state::{state_error, warn_takeover};
+use crate::local::LocalPlatform;
 use crate::plan::{self, Plan, render};
 use crate::platform::{Client, ClientConfig};
-use crate::settings::{Environment, Settings};
+use crate::settings::Settings;
 use crate::state::State;
 
 /// Options of `coursesync apply`.
@@ -123,11 +124,7 @@ fn confirm() -> anyhow::Result<bool> {
 }
 
 async fn execute(settings: &Settings, state: State, plan: &Plan) -> anyhow::Result<Outcome> {
-    let local = if settings.environment == Environment::Local && settings.base_url.is_none() {
-        Some(LocalPlatform::start(settings).await?)
-    } else {
-        None
-    };
+    let local = LocalPlatform::start_if_local(settings).await?;
     let effective = local
         .as_ref()
         .map_or_else(|| settings.clone(), |l| l.settings(settings));

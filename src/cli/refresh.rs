@@ -3,11 +3,12 @@
 //! Calls only read endpoints. Holds the state lock for the whole run, since it writes state.
 //! Builds its tokio runtime itself: the other commands it sits beside are synchronous.
 
-use crate::audit::{self, LocalPlatform, RefreshReport};
+use crate::audit::{self, RefreshReport};
 use crate::cli::Hint;
 use crate::cli::state::{state_error, warn_takeover};
 use crate::exit;
-use crate::platform::{Client, PlatformError};
+use crate::local::LocalPlatform;
+use crate::platform::{Client, ClientConfig, PlatformError};
 use crate::settings::Settings;
 use crate::state::{Audit, State};
 
@@ -34,7 +35,10 @@ pub fn run(settings: &Settings, _args: &Args) -> anyhow::Result<u8> {
     let report = rt.block_on(async {
         let local = LocalPlatform::start_if_local(settings).await?;
         let result = async {
-            let config = audit::client_config(settings, local.as_ref()).map_err(platform_error)?;
+            let effective = local
+                .as_ref()
+                .map_or_else(|| settings.clone(), |l| l.settings(settings));
+            let config = ClientConfig::from_settings(&effective).map_err(platform_error)?;
             let client = Client::new(config).map_err(platform_error)?;
             audit::refresh(&client, &state).await.map_err(|e| match e {
                 audit::RefreshError::Platform(e) => platform_error(e),

@@ -1,6 +1,7 @@
-//! `environment = "local"`: the platform is the emulator, started in-process with its data in
-//! `state/local-platform.db`, and the catalog's files are served to it from a loopback server,
-//! so the sample catalog applies end to end with no network and no credentials.
+//! `environment = "local"`: the platform is the emulator, started in-process for one command
+//! (apply, refresh) with its data in `state/local-platform.db`, and the catalog's files are served
+//! to it from a loopback server, so the sample catalog applies end to end with no network and no
+//! credentials.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::emulator::{self, Emulator};
-use crate::settings::{Secret, Settings};
+use crate::settings::{Environment, Secret, Settings};
 
 /// How long the local platform takes to audit (approve) a submission.
 pub const LOCAL_AUDIT_DELAY: Duration = Duration::from_secs(2);
@@ -26,6 +27,15 @@ pub struct LocalPlatform {
 }
 
 impl LocalPlatform {
+    /// Starts the local platform when the settings ask for it (`environment = "local"` and no
+    /// `base_url`); `None` otherwise. Must run on a tokio runtime.
+    pub async fn start_if_local(settings: &Settings) -> anyhow::Result<Option<LocalPlatform>> {
+        if settings.environment != Environment::Local || settings.base_url.is_some() {
+            return Ok(None);
+        }
+        Self::start(settings).await.map(Some)
+    }
+
     pub async fn start(settings: &Settings) -> anyhow::Result<LocalPlatform> {
         let secret = format!("{:032x}", fastrand::u128(..));
         let loopback: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
@@ -43,6 +53,8 @@ impl LocalPlatform {
         })
         .await
         .context("starting the local platform (the emulator)")?;
+        // Audits that fell due while no command ran are decided now, so this command sees them.
+        running.shared().decide_audits(false);
         let listener = tokio::net::TcpListener::bind(loopback)
             .await
             .context("serving the catalog on 127.0.0.1")?;
