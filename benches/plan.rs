@@ -242,12 +242,53 @@ fn bench_noop(dir: &Path, courses: usize, per_course: usize, runs: usize) {
         println!("  run {}: {took:.3?}", run + 1);
         times.push(took);
     }
+    breakdown(&settings);
     times.sort();
     println!(
         "  no-op plan at {courses} courses: median {:.3?} (min {:.3?}, max {:.3?}, {runs} runs)",
         times[times.len() / 2],
         times[0],
         times[times.len() - 1]
+    );
+}
+
+/// Where a no-op plan's time goes, each part timed on its own once.
+fn breakdown(settings: &Settings) {
+    let t = Instant::now();
+    let loaded = coursesync::catalog::load(&settings.catalog_dir, &settings.root).unwrap();
+    let t_load = t.elapsed();
+    let state = State::open_readonly(&settings.state_path).unwrap().unwrap();
+    let t = Instant::now();
+    let cache = state.file_stats().unwrap();
+    let t_cache = t.elapsed();
+    let mut rels: Vec<String> = loaded
+        .catalog
+        .courses
+        .iter()
+        .flat_map(coursesync::catalog::Course::file_uses)
+        .filter_map(|u| match u.file {
+            coursesync::catalog::FileRef::Local(rel) => Some(rel),
+            coursesync::catalog::FileRef::Url(_) => None,
+        })
+        .collect();
+    rels.sort_unstable();
+    let t = Instant::now();
+    let (digests, _, _) =
+        coursesync::hashing::hash_with_cache(&loaded.catalog.dir, &rels, &cache, 2).unwrap();
+    let t_stat = t.elapsed();
+    let t = Instant::now();
+    let courses = state.courses_without_payloads().unwrap();
+    let resources = state.resources().unwrap();
+    let t_state = t.elapsed();
+    let t = Instant::now();
+    let desired = std::hint::black_box(plan::desired(&loaded.catalog, &digests));
+    let t_desired = t.elapsed();
+    assert_eq!(desired.len(), courses.len());
+    println!(
+        "  breakdown: catalog::load {t_load:.3?}, stat cache read {t_cache:.3?}, stat {} files {t_stat:.3?}, state courses+resources ({}+{}) {t_state:.3?}, payloads+hashes {t_desired:.3?} (diff computes them again)",
+        rels.len(),
+        courses.len(),
+        resources.len()
     );
 }
 
