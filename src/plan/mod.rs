@@ -525,13 +525,19 @@ pub enum Stale {
     StateChanged { saved: u64, current: u64 },
     #[error("the catalog changed since the plan was made")]
     CatalogChanged,
-    #[error("the saved plan has format version {0}; this coursesync reads version {FORMAT_VERSION}")]
+    #[error(
+        "the saved plan has format version {0}; this coursesync reads version {FORMAT_VERSION}"
+    )]
     Format(u32),
 }
 
 /// Checks a saved plan against the state and catalog of now (PRODUCT.md "The reviewed plan is
 /// the applied plan"). Applying changes the serial, so a plan can be applied only once.
-pub fn check_fresh(saved: &Plan, state: &StateView, current_catalog_digest: &str) -> Result<(), Stale> {
+pub fn check_fresh(
+    saved: &Plan,
+    state: &StateView,
+    current_catalog_digest: &str,
+) -> Result<(), Stale> {
     if saved.format_version != FORMAT_VERSION {
         return Err(Stale::Format(saved.format_version));
     }
