@@ -44,9 +44,11 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
     }
     let state = if settings.state_path.exists() {
         Some(if write_cache {
-            State::open(&settings.state_path)?
+            State::open(&settings.state_path).map_err(crate::cli::state::state_error)?
         } else {
-            State::open_readonly(&settings.state_path)?.context("the state file disappeared")?
+            State::open_readonly(&settings.state_path)
+                .map_err(crate::cli::state::state_error)?
+                .context("the state file disappeared")?
         })
     } else {
         None

@@ -101,13 +101,19 @@ pub fn field_lines(f: &FieldChange, files: &BTreeMap<String, String>) -> Vec<(ch
         (None, Some(new)) => vec![('+', format!("{}: {}", f.path, show(new, files)))],
         (Some(old), None) => vec![('-', format!("{}: {}", f.path, show(old, files)))],
         (Some(old), Some(new)) if is_long(Some(old)) || is_long(Some(new)) => {
+            // Both sides end in a newline, so that a last line followed by new lines is not
+            // shown as removed and added again.
             let (a, b) = (
-                old.as_str().unwrap_or_default(),
-                new.as_str().unwrap_or_default(),
+                newline_terminated(old.as_str().unwrap_or_default()),
+                newline_terminated(new.as_str().unwrap_or_default()),
             );
             let mut out = vec![('~', format!("{}:", f.path))];
-            let diff = TextDiff::from_lines(a, b);
-            for group in diff.grouped_ops(1) {
+            let diff = TextDiff::from_lines(&a, &b);
+            for (i, group) in diff.grouped_ops(1).into_iter().enumerate() {
+                // Unchanged lines between two hunks are left out: say so.
+                if i > 0 {
+                    out.push((' ', "    …".to_string()));
+                }
                 for op in group {
                     for change in diff.iter_changes(&op) {
                         let tag = match change.tag() {
@@ -129,6 +135,14 @@ pub fn field_lines(f: &FieldChange, files: &BTreeMap<String, String>) -> Vec<(ch
             format!("{}: {} -> {}", f.path, show(old, files), show(new, files)),
         )],
         (None, None) => Vec::new(),
+    }
+}
+
+fn newline_terminated(s: &str) -> String {
+    if s.ends_with('\n') {
+        s.to_string()
+    } else {
+        format!("{s}\n")
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod apply;
 mod emulator;
+mod plan;
 mod platform;
 mod refresh;
 mod state;
