@@ -551,6 +551,12 @@ pub fn check_fresh(
             current: current.clone(),
         });
     }
+    if saved.state_lineage.is_none() && state.lineage.is_some() && state.serial != 0 {
+        return Err(Stale::StateChanged {
+            saved: 0,
+            current: state.serial,
+        });
+    }
     if saved.state_lineage.is_some() && state.lineage.is_none() {
         return Err(Stale::OtherState {
             saved: saved.state_lineage.clone().unwrap_or_default(),

@@ -1145,15 +1145,19 @@ fn saved_plan_is_refused_for_another_state_file() {
         }
         other => panic!("expected OtherState, got {other:?}"),
     }
-    // And a plan made with no state file is stale once one exists.
+    // And a plan made with no state file is stale once state has been written.
     let none = Plan {
         state_lineage: None,
+        state_serial: 0,
         ..saved
     };
-    assert!(matches!(
+    assert_eq!(
         plan::check_fresh(&none, &view, &digest),
-        Err(Stale::OtherState { .. })
-    ));
+        Err(Stale::StateChanged {
+            saved: 0,
+            current: view.serial
+        })
+    );
 }
 
 #[test]
