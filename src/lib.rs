@@ -34,7 +34,19 @@ pub mod exit {
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // clap exits 2 on a usage error, which scripts would read as "changes" (plan
+    // --detailed-exitcode) or "drift"; a usage error is an error: 1.
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
     match cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -460,3 +460,17 @@ fn cli_missing_catalog_directory_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn cli_usage_error_exits_1_not_2() {
+    // 2 means "changes" for plan --detailed-exitcode and "drift" for drift.
+    let p = Project::new();
+    let out = p.run(&["plan", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unexpected argument"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.run(&["--help"]).status.code(), Some(0));
+}
