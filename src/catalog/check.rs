@@ -608,6 +608,10 @@ impl Checker<'_> {
                     return None;
                 }
                 let text = match &l.text {
+                    Some(t) if t.get_ref().trim().is_empty() => {
+                        self.push(rules::EMPTY_TEXT, t.span(), "lesson text must not be empty");
+                        return None;
+                    }
                     Some(t) => Some(self.text_len(t, kind)?),
                     None => None,
                 };

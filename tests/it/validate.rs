@@ -474,3 +474,22 @@ fn cli_usage_error_exits_1_not_2() {
     );
     assert_eq!(p.run(&["--help"]).status.code(), Some(0));
 }
+
+#[test]
+fn an_image_text_lesson_with_empty_text_is_refused() {
+    let p = Project::new();
+    p.course(
+        "a.toml",
+        &base().replace(
+            "name = \"幻灯片\"\ntype = \"office\"\nfile = \"assets/slides.pptx\"",
+            "name = \"图文\"\ntype = \"image_text\"\nfile = \"assets/detail.png\"\ntext = \"  \"",
+        ),
+    );
+    let loaded = p.load();
+    let found: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.location.line, d.location.col))
+        .collect();
+    assert_eq!(found, vec![(rules::EMPTY_TEXT.code, 32, 8)]);
+}
