@@ -1164,7 +1164,12 @@ impl Checker<'_> {
             );
             return None;
         }
-        if !std::fs::metadata(&abs).is_ok_and(|m| m.is_file()) {
+        let is_file = if meta.file_type().is_symlink() {
+            std::fs::metadata(&abs).is_ok_and(|m| m.is_file())
+        } else {
+            meta.is_file()
+        };
+        if !is_file {
             self.push(
                 rules::FILE_MISSING,
                 span,
