@@ -96,7 +96,7 @@ fn saved_plan(settings: &Settings, path: &std::path::Path, args: &Args) -> anyho
     let saved: Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a coursesync plan", path.display()))?;
     let prepared = plan::prepare::prepare(settings, true)?;
-    let digest = plan::catalog_digest(&plan::desired(&prepared.loaded.catalog, &prepared.digests));
+    let digest = prepared.catalog_digest();
     plan::check_fresh(&saved, &prepared.state, &digest).map_err(|stale| {
         anyhow::anyhow!("refusing a stale plan: {stale}").context(Hint(
             "run `coursesync plan --out FILE` again, review it, and apply that".into(),

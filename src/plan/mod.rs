@@ -219,8 +219,17 @@ pub fn diff(
     state: &StateView,
     options: &Options,
 ) -> Plan {
-    let desired = desired(catalog, digests);
-    let catalog_digest = catalog_digest(&desired);
+    diff_desired(&desired(catalog, digests), digests, state, options)
+}
+
+/// [`diff`] over payloads computed already (by [`prepare::prepare`], say).
+pub fn diff_desired(
+    desired: &[Desired<'_>],
+    digests: &HashMap<String, String>,
+    state: &StateView,
+    options: &Options,
+) -> Plan {
+    let catalog_digest = catalog_digest(desired);
     let targeted = |id: &str| options.targets.is_empty() || options.targets.iter().any(|t| t == id);
     let mut summary = Summary::default();
     let mut courses = Vec::new();
@@ -269,10 +278,9 @@ pub fn diff(
         courses.push(change);
     }
 
-    let present: BTreeSet<&str> = catalog
-        .courses
+    let present: BTreeSet<&str> = desired
         .iter()
-        .map(|c| c.course_id.as_str())
+        .map(|d| d.course.course_id.as_str())
         .collect();
     for (id, record) in &state.courses {
         if present.contains(id.as_str()) || !targeted(id) {

@@ -19,6 +19,53 @@ pub struct Prepared {
     pub digests: HashMap<String, String>,
     pub state: StateView,
     pub hash_stats: HashStats,
+    /// Each course's canonical payload and hash, in catalog order (computed once).
+    pub payloads: Vec<(serde_json::Value, String)>,
+}
+
+impl Prepared {
+    /// The payloads paired with their courses.
+    pub fn desired(&self) -> Vec<super::Desired<'_>> {
+        self.loaded
+            .catalog
+            .courses
+            .iter()
+            .zip(&self.payloads)
+            .map(|(course, (payload, hash))| super::Desired {
+                course,
+                payload: payload.clone(),
+                hash: hash.clone(),
+            })
+            .collect()
+    }
+
+    /// The catalog digest, as a saved plan records it.
+    pub fn catalog_digest(&self) -> String {
+        super::catalog_digest(&self.desired())
+    }
+
+    /// The plan, without computing any payload again.
+    pub fn diff(self, options: &super::Options) -> super::Plan {
+        let Prepared {
+            loaded,
+            digests,
+            state,
+            payloads,
+            ..
+        } = self;
+        let desired: Vec<super::Desired<'_>> = loaded
+            .catalog
+            .courses
+            .iter()
+            .zip(payloads)
+            .map(|(course, (payload, hash))| super::Desired {
+                course,
+                payload,
+                hash,
+            })
+            .collect();
+        super::diff_desired(&desired, &digests, &state, options)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +129,12 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
     {
         s.put_file_stats(&fresh)?;
     }
+    let desired = super::desired(&loaded.catalog, &digests);
     let view = match &state {
         Some(s) => {
             // Payloads are loaded only for courses whose hash differs (the light map keeps a
             // plan over 100,000 known courses fast).
             let mut courses = s.courses_without_payloads()?;
-            let desired = super::desired(&loaded.catalog, &digests);
             for d in &desired {
                 if let Some(r) = courses.get_mut(&d.course.course_id)
                     && r.payload_hash.as_deref() != Some(d.hash.as_str())
@@ -105,10 +152,12 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
         }
         None => StateView::default(),
     };
+    let payloads = desired.into_iter().map(|d| (d.payload, d.hash)).collect();
     Ok(Prepared {
         loaded,
         digests,
         state: view,
         hash_stats,
+        payloads,
     })
 }
