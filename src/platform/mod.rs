@@ -80,7 +80,7 @@ impl ClientConfig {
             app_secret: settings.app_secret.clone(),
             concurrency: settings.concurrency,
             max_qps: settings.max_qps,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            request_timeout: settings.request_timeout,
             retry: RetryPolicy::default(),
             check_type: None,
         })
