@@ -1,5 +1,6 @@
 //! The one integration-test binary: a module per feature.
 
+mod apply_faults;
 mod emulator;
 mod platform;
 mod state;
