@@ -181,6 +181,9 @@ struct RawApply {
     /// Seconds; default 30 minutes (PRODUCT.md "Waits are bounded").
     #[serde(default = "default_upload_timeout")]
     upload_timeout: u64,
+    /// Seconds one HTTP request may take before it counts as a (retried) timeout; default 30.
+    #[serde(default = "default_request_timeout")]
+    request_timeout: u64,
 }
 
 impl Default for RawApply {
@@ -190,6 +193,7 @@ impl Default for RawApply {
             max_qps: default_max_qps(),
             prune: false,
             upload_timeout: default_upload_timeout(),
+            request_timeout: default_request_timeout(),
         }
     }
 }
@@ -202,6 +206,9 @@ fn default_max_qps() -> f64 {
 }
 fn default_upload_timeout() -> u64 {
     30 * 60
+}
+fn default_request_timeout() -> u64 {
+    30
 }
 
 /// Resolved settings: absolute paths, environment applied.
@@ -222,6 +229,8 @@ pub struct Settings {
     pub max_qps: f64,
     pub prune: bool,
     pub upload_timeout: Duration,
+    /// `apply.request_timeout`: the limit of one HTTP request.
+    pub request_timeout: Duration,
     pub app_secret: Option<Secret>,
     pub access_token: Option<Secret>,
 }
@@ -283,6 +292,11 @@ impl Settings {
                 raw.apply.concurrency
             )));
         }
+        if raw.apply.request_timeout == 0 {
+            return Err(invalid(
+                "apply.request_timeout must be at least 1 second".into(),
+            ));
+        }
         if !(raw.apply.max_qps > 0.0 && raw.apply.max_qps.is_finite()) {
             return Err(invalid("apply.max_qps must be a positive number".into()));
         }
@@ -313,6 +327,7 @@ impl Settings {
             max_qps: raw.apply.max_qps,
             prune: raw.apply.prune,
             upload_timeout: Duration::from_secs(raw.apply.upload_timeout),
+            request_timeout: Duration::from_secs(raw.apply.request_timeout),
             app_secret: None,
             access_token: None,
         })

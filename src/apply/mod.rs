@@ -526,10 +526,15 @@ async fn add(
             })?;
             Ok(added.product_id)
         }
-        Err(PlatformError::AlreadyInReview { product_id }) => {
+        Err(PlatformError::AlreadyInReview {
+            product_id,
+            after_retry,
+        }) => {
             // The platform already has this course_id alive: adopt its product (PRODUCT.md
-            // "Crash-safe"). Same payload as an interrupted run sent: nothing more to do.
-            let same = pending_add == Some(hash);
+            // "Crash-safe"). When it is this call's own earlier attempt, or an interrupted run's
+            // add of the same payload, nothing more is needed; otherwise its content is unknown
+            // and a modify brings it to the payload.
+            let same = after_retry || pending_add == Some(hash);
             if same {
                 record(ctx, Some(journal), &change.course_id, |rec| {
                     fresh(rec, product_id)

@@ -16,9 +16,10 @@ pub enum PlatformError {
     },
     /// `add` answered that this course is already in review as `product_id` (10140/10141 [I],
     /// platform-api.md §13). Expected after a retried `add` whose first answer was lost; the
-    /// caller adopts the id.
+    /// caller adopts the id. `after_retry`: an earlier attempt of this same call failed in a way
+    /// that may have performed it (so the product is most likely this call's own).
     #[error("add: the course is already in review as product {product_id}")]
-    AlreadyInReview { product_id: i64 },
+    AlreadyInReview { product_id: i64, after_retry: bool },
     #[error("{endpoint}: HTTP {status}: {body_snippet}")]
     Http {
         endpoint: &'static str,
@@ -147,6 +148,12 @@ mod tests {
         assert!(api(-1).is_transient());
         assert!(!api(10002).is_transient());
         assert!(PlatformError::Timeout { endpoint: "add" }.is_transient());
-        assert!(!PlatformError::AlreadyInReview { product_id: 1 }.is_transient());
+        assert!(
+            !PlatformError::AlreadyInReview {
+                product_id: 1,
+                after_retry: false
+            }
+            .is_transient()
+        );
     }
 }

@@ -80,7 +80,7 @@ impl ClientConfig {
             app_secret: settings.app_secret.clone(),
             concurrency: settings.concurrency,
             max_qps: settings.max_qps,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            request_timeout: settings.request_timeout,
             retry: RetryPolicy::default(),
             check_type: None,
         })
@@ -285,8 +285,8 @@ impl Client {
     /// [`PlatformError::AlreadyInReview`]: after a retry whose first attempt may have been
     /// performed, that is how the caller learns the product id.
     pub async fn add(&self, product: &wire::Product) -> Result<Added, PlatformError> {
-        let result = self
-            .call::<wire::AddData>("add", facts::path::ADD, Kind::Write, |access_token| {
+        let (result, after_retry) = self
+            .call_tracked::<wire::AddData>("add", facts::path::ADD, Kind::Write, |access_token| {
                 body(&wire::AddRequest {
                     access_token,
                     product_type: facts::PRODUCT_TYPE_COURSE,
@@ -311,7 +311,10 @@ impl Client {
                 err_msg,
                 log_id,
             }) if facts::ERR_ALREADY_IN_REVIEW.contains(&err_no) => match product_id_in(&err_msg) {
-                Some(product_id) => Err(PlatformError::AlreadyInReview { product_id }),
+                Some(product_id) => Err(PlatformError::AlreadyInReview {
+                    product_id,
+                    after_retry,
+                }),
                 None => Err(PlatformError::Api {
                     endpoint,
                     err_no,
@@ -505,9 +508,22 @@ impl Client {
         kind: Kind,
         make_body: impl Fn(&str) -> Vec<u8>,
     ) -> Result<Option<T>, PlatformError> {
+        self.call_tracked(endpoint, path, kind, make_body).await.0
+    }
+
+    /// [`Self::call`], also telling whether an earlier attempt failed in a way that may have
+    /// performed the call (a transient failure: timeout, 5xx, dropped connection).
+    async fn call_tracked<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        kind: Kind,
+        make_body: impl Fn(&str) -> Vec<u8>,
+    ) -> (Result<Option<T>, PlatformError>, bool) {
         let inner = &*self.inner;
         let mut attempt = 0u32;
         let mut renewed = false;
+        let mut maybe_performed = false;
         loop {
             attempt += 1;
             let (outcome, lease) = {
@@ -530,25 +546,27 @@ impl Client {
                 }
             };
             let (error, retry_after) = match outcome {
-                Ok(data) => return Ok(data),
+                Ok(data) => return (Ok(data), maybe_performed),
                 Err(failure) => failure,
             };
             let class = error.class();
             if class == Class::TokenExpired {
                 match (&lease, renewed) {
                     (Some(lease), false) => {
-                        inner.tokens.refused(lease).await?;
+                        if let Err(e) = inner.tokens.refused(lease).await {
+                            return (Err(e), maybe_performed);
+                        }
                         renewed = true;
                     }
                     _ => {
-                        return Err(PlatformError::Token {
+                        return (Err(PlatformError::Token {
                             message: format!(
                                 "{endpoint}: the platform refused a freshly issued access token ({error})"
                             ),
                             hint:
                                 "check that app.appid names the app the token or secret belongs to"
                                     .into(),
-                        });
+                        }), maybe_performed);
                     }
                 }
             }
@@ -556,8 +574,11 @@ impl Client {
                 .retry
                 .next_delay(attempt, class, retry_after, fastrand::f64())
             else {
-                return Err(error);
+                return (Err(error), maybe_performed);
             };
+            if class == Class::Transient {
+                maybe_performed = true;
+            }
             inner.retries.fetch_add(1, Ordering::Relaxed);
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;

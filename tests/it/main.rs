@@ -1,6 +1,7 @@
 //! The one integration-test binary: a module per feature.
 
 mod apply;
+mod apply_faults;
 mod emulator;
 mod plan;
 mod platform;

@@ -466,7 +466,8 @@ async fn add_whose_answer_was_lost_is_adopted_as_already_in_review() {
     assert_eq!(
         err,
         PlatformError::AlreadyInReview {
-            product_id: i64::try_from(stored.product_id).unwrap()
+            product_id: i64::try_from(stored.product_id).unwrap(),
+            after_retry: true
         }
     );
     assert_eq!(err_nos(&emu, "add"), [None, Some(10140)]);
