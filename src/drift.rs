@@ -6,14 +6,39 @@
 //! reuse it. File URLs are mapped back to file values through the uploads recorded in state
 //! ([`file_values`]); the platform's URL format is unknown [I], so a URL matches a known uri when
 //! it ends with it (the emulator serves `<base>/obj/<uri>`); an unknown URL stays a URL.
+//!
+//! [`check`] queries every course in state that has a live product id and [`compare`]s, per
+//! course, the on-shelf version with the last *approved* payload (PRODUCT.md "Settled details":
+//! a modify still in review is pending, not drift), plus the listing. It reads only.
+//!
+//! `drift --format json` prints a [`Report`]:
+//!
+//! ```text
+//! {"format_version": 1,
+//!  "courses": [{"course_id": "py-101", "product_id": 7001,
+//!               "kind": "changed" | "listing" | "missing" | "pending",
+//!               "changes": [{"path": "price.real_price", "platform": 3900, "applied": 4900}],
+//!               "pending": false}]}
+//! ```
+//!
+//! `kind`: `changed` the live content differs from the approved payload (a listing difference,
+//! if any, is one more change with path `listed`); `listing` only the listing differs; `missing`
+//! the platform no longer knows the product (or has no live version of an approved course);
+//! `pending` no drift, but a modify is in review (`changes` then shows what it will change:
+//! `platform` the live value, `applied` the value sent). A missing side of a change is `null`.
+//! `pending` is true whenever a modify of the course is in review. Only `pending` entries are not
+//! drift: `drift` exits 2 when any other entry exists.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::codes::{self, LessonKind};
-use crate::platform::wire;
-use crate::state::ResourceRecord;
+use crate::plan::{self, canonical};
+use crate::platform::facts::listing_status;
+use crate::platform::{Client, PlatformError, wire};
+use crate::state::{Audit, CourseRecord, ResourceRecord};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DriftError {
@@ -138,7 +163,7 @@ pub fn canonical_from_platform(
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
         out.insert(
-            crate::plan::canonical::PAGE_KEY.into(),
+            canonical::PAGE_KEY.into(),
             json!({ "path": page.path, "query": query }),
         );
     }
@@ -247,6 +272,256 @@ fn course(c: &wire::CourseInfo, product_id: i64) -> Result<Value, DriftError> {
     insert_opt(&mut m, "start", c.start_timestamp.map(|v| json!(v)));
     insert_opt(&mut m, "end", c.end_timestamp.map(|v| json!(v)));
     Ok(Value::Object(m))
+}
+
+/// Version of `drift --format json`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The pseudo-path of a listing difference among a course's changes.
+pub const LISTED_PATH: &str = "listed";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Changed,
+    Listing,
+    Missing,
+    Pending,
+}
+
+/// One field where the platform and the last approved payload differ.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub path: String,
+    pub platform: Option<Value>,
+    pub applied: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CourseDrift {
+    pub course_id: String,
+    pub product_id: i64,
+    pub kind: Kind,
+    pub changes: Vec<Change>,
+    /// A modify of this course is in review.
+    pub pending: bool,
+    /// The live version in canonical form (for `plan --refresh`), when there is one.
+    #[serde(skip)]
+    pub platform_payload: Option<Value>,
+    /// The platform's listing, when it said.
+    #[serde(skip)]
+    pub platform_listed: Option<bool>,
+}
+
+impl CourseDrift {
+    /// Whether this entry is drift (anything but a modify pending review).
+    pub fn is_drift(&self) -> bool {
+        self.kind != Kind::Pending
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub format_version: u32,
+    /// By course_id.
+    pub courses: Vec<CourseDrift>,
+    /// Courses whose platform view could not be read (an unknown code); not compared.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<CourseError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CourseError {
+    pub course_id: String,
+    pub message: String,
+}
+
+impl Report {
+    pub fn count(&self, pred: impl Fn(&CourseDrift) -> bool) -> usize {
+        self.courses.iter().filter(|c| pred(c)).count()
+    }
+
+    /// `Drift: N courses differ, M pending review, K unknown to the platform.`
+    pub fn summary_line(&self) -> String {
+        let differ = self.count(|c| matches!(c.kind, Kind::Changed | Kind::Listing));
+        let pending = self.count(|c| c.pending);
+        let missing = self.count(|c| c.kind == Kind::Missing);
+        format!(
+            "Drift: {differ} course{} differ{}, {pending} pending review, {missing} unknown to the platform.",
+            if differ == 1 { "" } else { "s" },
+            if differ == 1 { "s" } else { "" },
+        )
+    }
+
+    pub fn has_drift(&self) -> bool {
+        self.courses.iter().any(CourseDrift::is_drift)
+    }
+}
+
+/// Whether the platform may know `record`'s product: it has an id that is not a dead first add
+/// (a rejected first add's id is void, platform-api.md §5.1).
+pub fn is_checked(record: &CourseRecord) -> bool {
+    record.product_id.is_some()
+        && !(record.audit == Audit::Rejected && record.approved_hash.is_none())
+}
+
+/// The platform's listing from the live version's `product_status.status` (1 listed,
+/// 2 delisted, platform-api.md §5.4 [I]); `None` when it says neither.
+pub fn listed_of(version: &wire::QueriedVersion) -> Option<bool> {
+    match version.product_status.as_ref()?.status? {
+        listing_status::LIST => Some(true),
+        listing_status::DELIST => Some(false),
+        _ => None,
+    }
+}
+
+fn parse(payload: Option<&str>) -> Option<Value> {
+    payload.and_then(|p| serde_json::from_str(p).ok())
+}
+
+fn changes(applied: Option<&Value>, platform: &Value) -> Vec<Change> {
+    plan::field_changes(applied, platform)
+        .into_iter()
+        .map(|f| Change {
+            path: f.path,
+            platform: f.new,
+            applied: f.old,
+        })
+        .collect()
+}
+
+/// One course: its record against what `query` answered for its product (`None`: nothing).
+/// `Ok(None)` when there is nothing to report.
+pub fn compare(
+    record: &CourseRecord,
+    queried: Option<&wire::QueriedProduct>,
+    uri_to_file: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<CourseDrift>, DriftError> {
+    let Some(product_id) = record.product_id.filter(|_| is_checked(record)) else {
+        return Ok(None);
+    };
+    let approved = parse(record.approved_payload.as_deref());
+    let pending = record.audit == Audit::InReview && approved.is_some();
+    let mut drift = CourseDrift {
+        course_id: record.course_id.clone(),
+        product_id,
+        kind: Kind::Missing,
+        changes: Vec::new(),
+        pending,
+        platform_payload: None,
+        platform_listed: None,
+    };
+    let live = queried.and_then(|q| q.product_on_shelf.as_ref());
+    let Some(approved) = approved else {
+        // In its first review: nothing live to compare, but the platform must know the id.
+        return Ok(queried.is_none().then_some(drift));
+    };
+    let Some(live) = live else {
+        return Ok(Some(drift));
+    };
+    let platform = canonical_from_platform(live, uri_to_file)?;
+    drift.changes = changes(Some(&approved), &platform);
+    drift.platform_listed = listed_of(live);
+    let content = !drift.changes.is_empty();
+    let listing = drift.platform_listed.is_some_and(|l| l != record.listed);
+    if listing {
+        drift.changes.push(Change {
+            path: LISTED_PATH.into(),
+            platform: drift.platform_listed.map(Value::Bool),
+            applied: Some(Value::Bool(record.listed)),
+        });
+    }
+    drift.kind = if content {
+        Kind::Changed
+    } else if listing {
+        Kind::Listing
+    } else if pending {
+        drift.changes = changes(parse(record.payload.as_deref()).as_ref(), &platform);
+        Kind::Pending
+    } else {
+        return Ok(None);
+    };
+    drift.platform_payload = Some(platform);
+    Ok(Some(drift))
+}
+
+/// Queries every checked course of `courses` (full records: the approved payloads are needed)
+/// and compares each. Calls only the read endpoint `query`, in batches of at most 500.
+pub async fn check(
+    client: &Client,
+    courses: &BTreeMap<String, CourseRecord>,
+    resources: &HashMap<(String, i64), ResourceRecord>,
+) -> Result<Report, PlatformError> {
+    let mut ids: Vec<i64> = courses
+        .values()
+        .filter(|r| is_checked(r))
+        .filter_map(|r| r.product_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let answered: HashMap<i64, wire::QueriedProduct> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        client
+            .query(&ids)
+            .await?
+            .into_iter()
+            .filter_map(|p| Some((p.product_id()?, p)))
+            .collect()
+    };
+    let files = file_values(resources);
+    let lookup = |uri: &str| files.get(uri).cloned();
+    let mut report = Report {
+        format_version: FORMAT_VERSION,
+        ..Report::default()
+    };
+    for record in courses.values() {
+        let queried = record.product_id.and_then(|id| answered.get(&id));
+        match compare(record, queried, &lookup) {
+            Ok(Some(d)) => report.courses.push(d),
+            Ok(None) => {}
+            Err(e) => report.errors.push(CourseError {
+                course_id: record.course_id.clone(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    Ok(report)
+}
+
+/// Folds drift into a planner's view of state (`plan --refresh`), so that the plan puts the
+/// platform back to the catalog: a drifted course's payload becomes the platform's (content
+/// drift plans a modify, page drift a path-only change), its listing the platform's, and a
+/// product the platform no longer knows is forgotten (planned as an add). `full` supplies the
+/// complete record of a course the view holds without payloads.
+pub fn fold_into(
+    view: &mut plan::StateView,
+    report: &Report,
+    full: &BTreeMap<String, CourseRecord>,
+) {
+    for d in report.courses.iter().filter(|d| d.is_drift()) {
+        if d.kind == Kind::Missing {
+            view.courses.remove(&d.course_id);
+            continue;
+        }
+        let Some(record) = full.get(&d.course_id) else {
+            continue;
+        };
+        let r = view
+            .courses
+            .entry(d.course_id.clone())
+            .or_insert_with(|| record.clone());
+        if d.kind == Kind::Changed
+            && let Some(platform) = &d.platform_payload
+            && d.changes.iter().any(|c| c.path != LISTED_PATH)
+        {
+            r.payload = Some(platform.to_string());
+            r.payload_hash = Some(canonical::hash(platform));
+        }
+        if let Some(listed) = d.platform_listed {
+            r.listed = listed;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The one integration-test binary: a module per feature.
 
 mod apply;
+mod drift;
 mod emulator;
 mod platform;
 mod refresh;
