@@ -704,6 +704,57 @@ mod tests {
         ));
     }
 
+    fn record(audit: Audit, approved: Option<&Value>) -> CourseRecord {
+        CourseRecord {
+            course_id: "py-101".into(),
+            title: "t".into(),
+            product_id: Some(77),
+            audit,
+            reject_reason: None,
+            listed: true,
+            payload: approved.map(Value::to_string),
+            payload_hash: approved.map(canonical::hash),
+            approved_payload: approved.map(Value::to_string),
+            approved_hash: approved.map(canonical::hash),
+            first_applied_at: None,
+            last_applied_at: None,
+            updated_at: 0,
+            lesson_audits: None,
+        }
+    }
+
+    #[test]
+    fn compare_skips_dead_ids_and_first_reviews_and_reports_missing_products() {
+        let e: Envelope<QueryData> = serde_json::from_str(ANSWER).unwrap();
+        let queried = &e.data.unwrap().products[0];
+        let live =
+            canonical_from_platform(queried.product_on_shelf.as_ref().unwrap(), &lookup).unwrap();
+        // A rejected first add: its id is dead, never asked about.
+        let dead = record(Audit::Rejected, None);
+        assert!(!is_checked(&dead));
+        assert_eq!(compare(&dead, None, &lookup), Ok(None));
+        // In its first review: nothing to compare, unless the platform lost the product.
+        let first = record(Audit::InReview, None);
+        assert_eq!(compare(&first, Some(queried), &lookup), Ok(None));
+        let missing = compare(&first, None, &lookup).unwrap().unwrap();
+        assert_eq!(missing.kind, Kind::Missing);
+        // Approved and unchanged: nothing; unknown to the platform: missing.
+        let approved = record(Audit::Approved, Some(&live));
+        assert_eq!(compare(&approved, Some(queried), &lookup), Ok(None));
+        assert_eq!(
+            compare(&approved, None, &lookup).unwrap().unwrap().kind,
+            Kind::Missing
+        );
+        // Delisted in state, listed on the platform: listing drift.
+        let delisted = CourseRecord {
+            listed: false,
+            ..approved.clone()
+        };
+        let d = compare(&delisted, Some(queried), &lookup).unwrap().unwrap();
+        assert_eq!(d.kind, Kind::Listing);
+        assert_eq!(d.platform_listed, Some(true));
+    }
+
     #[test]
     fn round_trips_through_the_request_builder() {
         // canonical → request (apply) → what the emulator's query shows → canonical again.

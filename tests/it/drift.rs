@@ -224,6 +224,45 @@ fn plan_refresh_then_apply_puts_the_platform_back() {
 }
 
 #[test]
+fn page_drift_is_planned_as_a_path_only_change() {
+    let r = Remote::new();
+    applied(&r);
+    let a = product_id(&r, "a");
+    r.emulator
+        .edit_on_shelf(
+            a,
+            &json!({"common_product_params": {"path_info_lst": [
+                {"path": "pages/other", "query": {"course_id": "a", "channel": "catalog"}}]}}),
+        )
+        .unwrap();
+    let out = r.run(&["drift"]);
+    code(&out, 2);
+    assert!(
+        stdout(&out).contains(
+            "~ page.path: \"pages/course/detail\" (applied) -> \"pages/other\" (platform)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = r.run(&["plan", "--refresh"]);
+    code(&out, 0);
+    assert!(
+        stdout(&out).contains("Plan: 0 to add, 0 to modify (re-audit), 1 path-only change,"),
+        "{}",
+        stdout(&out)
+    );
+    let before = r.emulator.count("modify_no_audit");
+    let plan_file = r.project.root().join("page.json");
+    code(
+        &r.run(&["plan", "--refresh", "--out", plan_file.to_str().unwrap()]),
+        0,
+    );
+    code(&r.run(&["apply", plan_file.to_str().unwrap()]), 0);
+    assert_eq!(r.emulator.count("modify_no_audit"), before + 1);
+    code(&r.run(&["drift"]), 0);
+}
+
+#[test]
 fn a_modify_pending_review_is_not_drift() {
     let mut config = TestEmulator::config();
     config.audit_delay = Duration::from_hours(1);
