@@ -1,6 +1,7 @@
 //! The command line: one file per command, each a documented clap `Args` struct and a `run`.
 
 pub mod apply;
+pub mod drift;
 pub mod emulator;
 pub mod plan;
 pub mod refresh;
@@ -42,6 +43,8 @@ pub enum Command {
     Refresh(refresh::Args),
     /// Per course: product id, audit state, reject reason, listing, last applied. No network.
     Status(status::Args),
+    /// Compare the platform with what was last approved; exit 2 when something drifted.
+    Drift(drift::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -54,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::State(args) => state::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Refresh(args) => refresh::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Status(args) => status::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Drift(args) => drift::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 

@@ -25,6 +25,11 @@ pub struct Args {
     /// Plan only this course (repeatable).
     #[arg(long = "target", value_name = "COURSE_ID")]
     pub targets: Vec<String>,
+    /// Ask the platform first (`query`, read-only) and plan to undo any drift: a course changed
+    /// on the platform is modified back to the catalog, a listing changed there is set back, a
+    /// product the platform no longer knows is added again. State is not written.
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,7 +41,27 @@ pub enum Format {
 
 /// Makes the plan (shared with `apply`).
 pub fn make(settings: &Settings, targets: &[String]) -> anyhow::Result<plan::Plan> {
-    let prepared = plan::prepare::prepare(settings, true)?;
+    make_with(settings, targets, false)
+}
+
+/// Makes the plan; with `refresh`, drift (see [`crate::drift`]) is folded into the planner's
+/// view of state first, so that `plan::diff` stays pure and unaware of it.
+pub fn make_with(
+    settings: &Settings,
+    targets: &[String],
+    refresh: bool,
+) -> anyhow::Result<plan::Plan> {
+    let mut prepared = plan::prepare::prepare(settings, true)?;
+    if refresh && let Some((report, full)) = super::drift::check(settings)? {
+        if let Some(e) = report.errors.first() {
+            anyhow::bail!(
+                "{}: the platform's view could not be read: {}",
+                e.course_id,
+                e.message
+            );
+        }
+        crate::drift::fold_into(&mut prepared.state, &report, &full);
+    }
     let options = Options {
         prune: settings.prune,
         targets: targets.to_vec(),
@@ -50,7 +75,7 @@ pub fn make(settings: &Settings, targets: &[String]) -> anyhow::Result<plan::Pla
 }
 
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
-    let plan = make(settings, &args.targets)?;
+    let plan = make_with(settings, &args.targets, args.refresh)?;
     let text = match args.format {
         Format::Human => render::human(&plan),
         Format::Json => render::json(&plan) + "\n",

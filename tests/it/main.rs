@@ -2,6 +2,7 @@
 
 mod apply;
 mod apply_faults;
+mod drift;
 mod emulator;
 mod plan;
 mod platform;
