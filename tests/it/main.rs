@@ -2,6 +2,7 @@
 
 mod apply;
 mod emulator;
+mod import;
 mod platform;
 mod refresh;
 mod state;
