@@ -10,6 +10,7 @@ pub mod apply;
 pub mod audit;
 pub mod catalog;
 pub mod cli;
+pub mod drift;
 pub mod emulator;
 pub mod hashing;
 pub mod local;
