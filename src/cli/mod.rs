@@ -1,7 +1,9 @@
 //! The command line: one file per command, each a documented clap `Args` struct and a `run`.
 
 pub mod apply;
+pub mod dump;
 pub mod emulator;
+pub mod import;
 pub mod plan;
 pub mod refresh;
 pub mod state;
@@ -42,6 +44,10 @@ pub enum Command {
     Refresh(refresh::Args),
     /// Per course: product id, audit state, reject reason, listing, last applied. No network.
     Status(status::Args),
+    /// Record products that already exist on the platform in state, without re-adding them.
+    Import(import::Args),
+    /// Write products as the platform shows them as course files.
+    Dump(dump::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -54,6 +60,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::State(args) => state::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Refresh(args) => refresh::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Status(args) => status::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 
