@@ -6,6 +6,7 @@
 //! [`state`] (SQLite) → [`plan`] (pure diff) → [`platform`] (HTTP client) → [`apply`].
 //! [`emulator`] is an independent implementation of the platform for tests and local runs.
 
+pub mod adopt;
 pub mod apply;
 pub mod audit;
 pub mod catalog;

@@ -2,7 +2,9 @@
 
 pub mod apply;
 pub mod drift;
+pub mod dump;
 pub mod emulator;
+pub mod import;
 pub mod plan;
 pub mod refresh;
 pub mod state;
@@ -45,6 +47,10 @@ pub enum Command {
     Status(status::Args),
     /// Compare the platform with what was last approved; exit 2 when something drifted.
     Drift(drift::Args),
+    /// Record products that already exist on the platform in state, without re-adding them.
+    Import(import::Args),
+    /// Write products as the platform shows them as course files.
+    Dump(dump::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -58,6 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Refresh(args) => refresh::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Status(args) => status::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Drift(args) => drift::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 

@@ -4,6 +4,7 @@ mod apply;
 mod apply_faults;
 mod drift;
 mod emulator;
+mod import;
 mod plan;
 mod platform;
 mod refresh;
