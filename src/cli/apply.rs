@@ -100,11 +100,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         return Ok(crate::exit::OK);
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime().context("starting the async runtime")?;
     let wait = args.wait.then_some(args.timeout);
     let (outcome, waited_ok) = runtime.block_on(execute(settings, state, &plan, wait))?;
     guard.release().map_err(state_error)?;

@@ -11,13 +11,10 @@ use std::io::Write as _;
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::cli::Hint;
 use crate::cli::state::state_error;
 use crate::drift::{self, Change, CourseDrift, Kind, Report};
 use crate::exit;
-use crate::local::LocalPlatform;
 use crate::plan::render::MARKDOWN_BUDGET;
-use crate::platform::{Client, ClientConfig, PlatformError};
 use crate::settings::Settings;
 use crate::state::{CourseRecord, State};
 
@@ -84,39 +81,12 @@ pub fn check(
     let courses = state.courses().map_err(state_error)?;
     let resources = state.resources().map_err(state_error)?;
     drop(state);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let report = rt.block_on(async {
-        let local = LocalPlatform::start_if_local(settings).await?;
-        let result = async {
-            let effective = local
-                .as_ref()
-                .map_or_else(|| settings.clone(), |l| l.settings(settings));
-            let config = ClientConfig::from_settings(&effective).map_err(platform_error)?;
-            let client = Client::new(config).map_err(platform_error)?;
-            drift::check(&client, &courses, &resources)
-                .await
-                .map_err(platform_error)
-        }
-        .await;
-        if let Some(local) = local {
-            local.shutdown().await;
-        }
-        result
+    let report = super::with_platform(settings, async |client| {
+        drift::check(client, &courses, &resources)
+            .await
+            .map_err(super::platform_error)
     })?;
     Ok(Some((report, courses)))
-}
-
-/// A platform error with its hint attached, for `report_error`.
-fn platform_error(e: PlatformError) -> anyhow::Error {
-    let hint = e.hint().map(str::to_string);
-    let err = anyhow::Error::new(e);
-    match hint {
-        Some(h) => err.context(Hint(h)),
-        None => err,
-    }
 }
 
 /// A value for display: a string quoted, a file hash shortened, absence as `(none)`.

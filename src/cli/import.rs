@@ -6,11 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::adopt::{self, Adopted};
-use crate::cli::Hint;
 use crate::cli::state::{state_error, warn_takeover};
 use crate::exit;
-use crate::local::LocalPlatform;
-use crate::platform::{Client, ClientConfig, PlatformError, wire};
+use crate::platform::wire;
 use crate::settings::Settings;
 use crate::state::{State, now_ms};
 
@@ -139,38 +137,11 @@ pub fn query(
     settings: &Settings,
     ids: &[i64],
 ) -> anyhow::Result<HashMap<i64, wire::QueriedProduct>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let products = rt.block_on(async {
-        let local = LocalPlatform::start_if_local(settings).await?;
-        let result = async {
-            let effective = local
-                .as_ref()
-                .map_or_else(|| settings.clone(), |l| l.settings(settings));
-            let config = ClientConfig::from_settings(&effective).map_err(platform_error)?;
-            let client = Client::new(config).map_err(platform_error)?;
-            client.query(ids).await.map_err(platform_error)
-        }
-        .await;
-        if let Some(local) = local {
-            local.shutdown().await;
-        }
-        result
+    let products = super::with_platform(settings, async |client| {
+        client.query(ids).await.map_err(super::platform_error)
     })?;
     Ok(products
         .into_iter()
         .filter_map(|p| p.product_id().map(|id| (id, p)))
         .collect())
-}
-
-/// A platform error with its hint attached, for `report_error`.
-fn platform_error(e: PlatformError) -> anyhow::Error {
-    let hint = e.hint().map(str::to_string);
-    let err = anyhow::Error::new(e);
-    match hint {
-        Some(h) => err.context(Hint(h)),
-        None => err,
-    }
 }

@@ -69,6 +69,49 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// A runtime for the commands that talk to the platform (most commands are synchronous).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// Runs `f` with a client for the platform the settings name, on a fresh runtime. With
+/// `environment = "local"` the local platform is started for the call and stopped after it.
+pub fn with_platform<T>(
+    settings: &Settings,
+    f: impl AsyncFnOnce(&crate::platform::Client) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    runtime()?.block_on(async {
+        let local = crate::local::LocalPlatform::start_if_local(settings).await?;
+        let effective = local
+            .as_ref()
+            .map_or_else(|| settings.clone(), |l| l.settings(settings));
+        let result = async {
+            let config =
+                crate::platform::ClientConfig::from_settings(&effective).map_err(platform_error)?;
+            let client = crate::platform::Client::new(config).map_err(platform_error)?;
+            f(&client).await
+        }
+        .await;
+        if let Some(local) = local {
+            local.shutdown().await;
+        }
+        result
+    })
+}
+
+/// A platform error with its hint attached, for [`report_error`].
+pub fn platform_error(e: crate::platform::PlatformError) -> anyhow::Error {
+    let hint = e.hint().map(str::to_string);
+    let err = anyhow::Error::new(e);
+    match hint {
+        Some(h) => err.context(Hint(h)),
+        None => err,
+    }
+}
+
 /// Loads settings, turning a settings error into one that carries its hint.
 pub fn load_settings(explicit: Option<&std::path::Path>) -> anyhow::Result<Settings> {
     Settings::load(explicit).map_err(|e: SettingsError| {

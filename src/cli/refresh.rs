@@ -4,11 +4,8 @@
 //! Builds its tokio runtime itself: the other commands it sits beside are synchronous.
 
 use crate::audit::{self, RefreshReport};
-use crate::cli::Hint;
 use crate::cli::state::{state_error, warn_takeover};
 use crate::exit;
-use crate::local::LocalPlatform;
-use crate::platform::{Client, ClientConfig, PlatformError};
 use crate::settings::Settings;
 use crate::state::{Audit, State};
 
@@ -28,42 +25,15 @@ pub fn run(settings: &Settings, _args: &Args) -> anyhow::Result<u8> {
     let state = State::open(&settings.state_path).map_err(state_error)?;
     let guard = state.lock("refresh").map_err(state_error)?;
     warn_takeover(guard.took_over.as_ref());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let report = rt.block_on(async {
-        let local = LocalPlatform::start_if_local(settings).await?;
-        let result = async {
-            let effective = local
-                .as_ref()
-                .map_or_else(|| settings.clone(), |l| l.settings(settings));
-            let config = ClientConfig::from_settings(&effective).map_err(platform_error)?;
-            let client = Client::new(config).map_err(platform_error)?;
-            audit::refresh(&client, &state).await.map_err(|e| match e {
-                audit::RefreshError::Platform(e) => platform_error(e),
-                audit::RefreshError::State(e) => state_error(e),
-            })
-        }
-        .await;
-        if let Some(local) = local {
-            local.shutdown().await;
-        }
-        result
+    let report = super::with_platform(settings, async |client| {
+        audit::refresh(client, &state).await.map_err(|e| match e {
+            audit::RefreshError::Platform(e) => super::platform_error(e),
+            audit::RefreshError::State(e) => state_error(e),
+        })
     })?;
     guard.release().map_err(state_error)?;
     print_report(&mut anstream::stdout(), &report)?;
     Ok(exit::OK)
-}
-
-/// A platform error with its hint attached, for `report_error`.
-fn platform_error(e: PlatformError) -> anyhow::Error {
-    let hint = e.hint().map(str::to_string);
-    let err = anyhow::Error::new(e);
-    match hint {
-        Some(h) => err.context(Hint(h)),
-        None => err,
-    }
 }
 
 fn audit_words(audit: Audit) -> &'static str {

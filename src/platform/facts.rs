@@ -69,21 +69,9 @@ pub mod resource_status {
     pub const FAILED: i64 = 3;
 }
 
-/// `upload_resource.resource_type` (§6.1, PRODUCT.md "Settled details").
-pub mod resource_type {
-    /// Image (detail images, image lessons) [C].
-    pub const IMAGE: i64 = 1;
-    /// Video lessons [C].
-    pub const VIDEO: i64 = 2;
-    /// Audio lessons [I].
-    pub const AUDIO: i64 = 3;
-    /// PDF documents [I].
-    pub const PDF: i64 = 4;
-    /// Office documents [I].
-    pub const OFFICE: i64 = 5;
-    /// The course cover, `product_img_uri` (`tos-cn-i-b2i6zad4el/…`) [C].
-    pub const COVER: i64 = 31;
-}
+/// `upload_resource.resource_type` (§6.1): one table, kept with the lesson table that uses it
+/// (image 1, video 2, cover 31 [C]; audio 3, pdf 4, office 5 [I]).
+pub use crate::catalog::codes::resource_type;
 
 /// `query_review` status (§5.6) [C]: 1 under review, 2 passed, 3 rejected.
 pub mod review_status {
