@@ -64,7 +64,12 @@ impl Prepared {
                 hash,
             })
             .collect();
-        super::diff_desired(&desired, &digests, &state, options)
+        let plan = super::diff_desired(&desired, &digests, &state, options);
+        // Freeing a large catalog's payloads and state is a noticeable part of a no-op plan
+        // (about a sixth at 10,000 courses, under `perf`); it is done off the caller's thread.
+        let payloads: Vec<_> = desired.into_iter().map(|d| (d.payload, d.hash)).collect();
+        std::thread::spawn(move || drop((loaded, digests, state, payloads)));
+        plan
     }
 }
 
