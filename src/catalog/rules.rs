@@ -113,7 +113,8 @@ rules! {
         "Referenced files lie inside the catalog directory: no absolute path, no `..`, no symlink leading out.",
         "PRODUCT.md \"Promises\"", "move the file into the catalog directory";
     FILE_URL = "CS503" "file-url" Error,
-        "A file given as a URL is an https:// URL.", "PRODUCT.md \"Course file\"",
+        "A file given as a URL is an https:// URL, or an http:// URL whose host is loopback (127.0.0.0/8, ::1, localhost), where the local emulator serves files.",
+        "PRODUCT.md \"Course file\"",
         "use an https:// URL, or a path inside the catalog";
     ANCHOR_TITLE = "CS601" "anchor-title-width" Error,
         "anchor.title is 1 to 24 wide; a CJK character counts 2.",
