@@ -6,7 +6,7 @@
 //! courses (PRODUCT.md "One broken course never blocks the others"). Concurrency and the request
 //! rate are bounded by the client, shared by all calls.
 //!
-//! Crash safety: an intent is journaled (durably) before each write and closed in the same
+//! Crash safety: an intent is journaled (committed; it survives a killed process) before each write and closed in the same
 //! transaction that records the result. An `add` that the platform answers with "already in
 //! review" (10140/10141, the product id in the message) is adopted, never duplicated: if a pending
 //! intent of an earlier, interrupted run sent the same payload, the product is recorded as is;

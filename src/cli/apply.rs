@@ -78,6 +78,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
                 println!("Nothing to do.");
                 return Ok(crate::exit::OK);
             }
+            prune_guard(&state, &plan, args)?;
             if !args.auto_approve && !confirm()? {
                 println!("Apply cancelled; nothing was sent.");
                 return Ok(crate::exit::ERROR);
@@ -85,16 +86,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
             plan
         }
     };
-    let known = state.courses_without_payloads().map_err(state_error)?.len();
-    if plan.summary.delist > 0 && plan.summary.delist * 2 > known && !args.allow_mass_delist {
-        return Err(anyhow::anyhow!(
-            "the plan delists {} of {known} known courses, more than half",
-            plan.summary.delist
-        )
-        .context(Hint(
-            "check the catalog; if this is intended, run again with --allow-mass-delist".into(),
-        )));
-    }
+    prune_guard(&state, &plan, args)?;
     if !plan.has_changes() {
         println!("Nothing to do.");
         return Ok(crate::exit::OK);
@@ -109,6 +101,22 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     } else {
         crate::exit::OK
     })
+}
+
+/// PRODUCT.md "Prune guard": delisting more than half of the known courses needs
+/// `--allow-mass-delist`; checked before anyone is asked to confirm.
+fn prune_guard(state: &State, plan: &Plan, args: &Args) -> anyhow::Result<()> {
+    let known = state.courses_without_payloads().map_err(state_error)?.len();
+    if plan.summary.delist > 0 && plan.summary.delist * 2 > known && !args.allow_mass_delist {
+        return Err(anyhow::anyhow!(
+            "the plan delists {} of {known} known courses, more than half",
+            plan.summary.delist
+        )
+        .context(Hint(
+            "check the catalog; if this is intended, run again with --allow-mass-delist".into(),
+        )));
+    }
+    Ok(())
 }
 
 fn saved_plan(settings: &Settings, path: &std::path::Path, args: &Args) -> anyhow::Result<Plan> {

@@ -85,12 +85,12 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     stdout.write_all(text.as_bytes())?;
     if let Some(path) = &args.out {
         write_plan(path, &plan)?;
-        writeln!(
-            stdout,
+        // On stderr, so that stdout stays a pure document for `--format json`.
+        eprintln!(
             "Saved the plan to {}; apply it with `coursesync apply {}`.",
             path.display(),
             path.display()
-        )?;
+        );
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         crate::exit::CHANGES

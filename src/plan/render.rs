@@ -253,10 +253,10 @@ pub fn markdown(plan: &Plan) -> String {
             "<details><summary>Notes ({})</summary>\n",
             plan.notes.len()
         );
-        for n in &plan.notes {
+        for (shown_notes, n) in plan.notes.iter().enumerate() {
             let line = format!("- `{}`: {}\n", n.course_id, escape_md(&n.message));
             if out.len() + line.len() > MARKDOWN_BUDGET / 4 {
-                let _ = writeln!(out, "- …");
+                let _ = writeln!(out, "- … and {} more notes", plan.notes.len() - shown_notes);
                 break;
             }
             out.push_str(&line);

@@ -327,3 +327,34 @@ fn one_broken_course_does_not_block_the_others() {
         stdout(&plan)
     );
 }
+
+#[test]
+fn delisting_more_than_half_needs_allow_mass_delist() {
+    let r = Remote::with(
+        coursesync::emulator::testing::TestEmulator::config(),
+        "prune = true",
+    );
+    for id in ["a", "b", "c"] {
+        r.course(&format!("{id}.toml"), &base_course(id));
+    }
+    ok(&r.run(&["apply", "--auto-approve"]));
+    approve_all(&r);
+    std::fs::remove_file(r.project.catalog().join("a.toml")).unwrap();
+    std::fs::remove_file(r.project.catalog().join("b.toml")).unwrap();
+    let refused = r.run(&["apply", "--auto-approve"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("the plan delists 2 of 3 known courses, more than half"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("--allow-mass-delist"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(r.emulator.count("modify_status"), 0);
+    ok(&r.run(&["apply", "--auto-approve", "--allow-mass-delist"]));
+    assert_eq!(r.emulator.count("modify_status"), 2);
+    assert!(r.emulator.product_by_course("c").unwrap().listed);
+}

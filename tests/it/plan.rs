@@ -1053,7 +1053,8 @@ fn current(p: &Project) -> (plan::StateView, String) {
 fn saved_plan(p: &Project) -> Plan {
     let out = p.run(&["plan", "--out", "saved.json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("Saved the plan to saved.json"));
+    // The note goes to stderr: stdout stays a pure document (`--format json --out` included).
+    assert!(stderr(&out).contains("Saved the plan to saved.json"));
     let text = std::fs::read_to_string(p.root().join("saved.json")).unwrap();
     let raw: Value = serde_json::from_str(&text).unwrap();
     for key in ["state_lineage", "state_serial", "catalog_digest"] {
@@ -1330,4 +1331,13 @@ fn field_changes_of_equal_payloads_are_empty() {
     let file = FileRef::Local("assets/cover.jpg".into());
     let digests = HashMap::from([("assets/cover.jpg".to_string(), "ab".repeat(32))]);
     assert_eq!(plan::resource_key(&file, &digests), "ab".repeat(32));
+}
+
+#[test]
+fn json_with_out_keeps_stdout_a_pure_document() {
+    let p = approved_project(&["a"]);
+    let out = p.run(&["plan", "--format", "json", "--out", "saved.json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["format_version"], 1);
 }
