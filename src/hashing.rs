@@ -151,6 +151,37 @@ pub fn hash_with_cache(
     cache: &HashMap<String, FileStat>,
     threads: usize,
 ) -> io::Result<(HashMap<String, String>, Vec<FileStat>, HashStats)> {
+    hash_with_known_stats(dir, rel_paths, cache, threads, &HashMap::new())
+}
+
+/// What a `stat` of a file says, for the stat cache: equal size, mtime and inode mean the same
+/// content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+}
+
+impl Meta {
+    pub fn of(meta: &std::fs::Metadata) -> Meta {
+        Meta {
+            size: meta.size(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            inode: meta.ino(),
+        }
+    }
+}
+
+/// [`hash_with_cache`], taking the `stat` of files already looked at (the catalog check stats
+/// every referenced file; a second `stat` of each was a noticeable part of a no-op plan).
+pub fn hash_with_known_stats(
+    dir: &Path,
+    rel_paths: &[String],
+    cache: &HashMap<String, FileStat>,
+    threads: usize,
+    known: &HashMap<String, Meta>,
+) -> io::Result<(HashMap<String, String>, Vec<FileStat>, HashStats)> {
     let mut digests = HashMap::with_capacity(rel_paths.len());
     let mut to_hash: Vec<FileStat> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -158,7 +189,16 @@ pub fn hash_with_cache(
         if !seen.insert(rel.as_str()) {
             continue;
         }
-        let stat = stat(dir, rel)?;
+        let stat = match known.get(rel) {
+            Some(m) => FileStat {
+                path: rel.clone(),
+                size: m.size,
+                mtime_ns: m.mtime_ns,
+                inode: m.inode,
+                sha256: String::new(),
+            },
+            None => stat(dir, rel)?,
+        };
         match cache.get(rel) {
             Some(c) if (c.size, c.mtime_ns, c.inode) == (stat.size, stat.mtime_ns, stat.inode) => {
                 digests.insert(rel.clone(), c.sha256.clone());
@@ -197,12 +237,12 @@ pub fn hash_with_cache(
 
 /// A stat-cache entry for `dir/rel`, digest not yet known.
 fn stat(dir: &Path, rel: &str) -> io::Result<FileStat> {
-    let meta = std::fs::metadata(dir.join(rel)).map_err(|e| with_path(dir, rel, &e))?;
+    let meta = Meta::of(&std::fs::metadata(dir.join(rel)).map_err(|e| with_path(dir, rel, &e))?);
     Ok(FileStat {
         path: rel.to_string(),
-        size: meta.size(),
-        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-        inode: meta.ino(),
+        size: meta.size,
+        mtime_ns: meta.mtime_ns,
+        inode: meta.inode,
         sha256: String::new(),
     })
 }
@@ -359,5 +399,31 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         assert!(err.to_string().contains("assets/gone.mp4"), "{err}");
+    }
+
+    #[test]
+    fn known_stats_stand_in_for_a_stat_and_still_decide_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), b"abc").unwrap();
+        let rels = vec!["a".to_string()];
+        let meta = Meta::of(&std::fs::metadata(dir.path().join("a")).unwrap());
+        let cached = FileStat {
+            path: "a".into(),
+            size: meta.size,
+            mtime_ns: meta.mtime_ns,
+            inode: meta.inode,
+            sha256: "cached-digest".into(),
+        };
+        let cache = HashMap::from([("a".to_string(), cached)]);
+        // The known stat matches the cache: the cached digest is used, nothing is read.
+        let known = HashMap::from([("a".to_string(), meta)]);
+        let (digests, _, stats) =
+            hash_with_known_stats(dir.path(), &rels, &cache, 1, &known).unwrap();
+        assert_eq!((digests["a"].as_str(), stats.hashed), ("cached-digest", 0));
+        // A known stat that differs from the cache: the file is read and hashed.
+        let moved = HashMap::from([("a".to_string(), Meta { size: 4, ..meta })]);
+        let (digests, _, stats) =
+            hash_with_known_stats(dir.path(), &rels, &cache, 1, &moved).unwrap();
+        assert_eq!((digests["a"].as_str(), stats.hashed), (ABC, 1));
     }
 }

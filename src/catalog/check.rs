@@ -37,6 +37,8 @@ pub struct FsContext {
     root: PathBuf,
     root_canonical: PathBuf,
     dirs: HashMap<PathBuf, bool>,
+    /// The `stat` of every local file checked, by relative path (handed to the hasher).
+    pub stats: HashMap<String, crate::hashing::Meta>,
 }
 
 impl FsContext {
@@ -45,6 +47,7 @@ impl FsContext {
             root: root.to_path_buf(),
             root_canonical: root.canonicalize()?,
             dirs: HashMap::new(),
+            stats: HashMap::new(),
         })
     }
 
@@ -1165,19 +1168,22 @@ impl Checker<'_> {
             );
             return None;
         }
-        let is_file = if meta.file_type().is_symlink() {
-            std::fs::metadata(&abs).is_ok_and(|m| m.is_file())
+        let target = if meta.file_type().is_symlink() {
+            std::fs::metadata(&abs).ok()
         } else {
-            meta.is_file()
+            Some(meta)
         };
-        if !is_file {
+        let Some(target) = target.filter(std::fs::Metadata::is_file) else {
             self.push(
                 rules::FILE_MISSING,
                 span,
                 format!("{shown} is not a regular file"),
             );
             return None;
-        }
+        };
+        self.fs
+            .stats
+            .insert(norm.clone(), crate::hashing::Meta::of(&target));
         Some(norm)
     }
 }

@@ -36,6 +36,8 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// How many course files were read.
     pub files: usize,
+    /// The `stat` of every referenced local file, taken while checking it exists.
+    pub file_meta: std::collections::HashMap<String, crate::hashing::Meta>,
 }
 
 impl Loaded {
@@ -91,7 +93,7 @@ pub fn load(dir: &Path, display_root: &Path) -> Result<Loaded, CatalogError> {
         .map_or(1, usize::from)
         .min(files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
-    let outcomes: Vec<Vec<check::FileOutcome>> = std::thread::scope(|scope| {
+    let outcomes: Vec<(Vec<check::FileOutcome>, check::FsContext)> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
@@ -102,10 +104,11 @@ pub fn load(dir: &Path, display_root: &Path) -> Result<Loaded, CatalogError> {
                             path: dir.clone(),
                             source,
                         })?;
-                    Ok(part
+                    let outcomes = part
                         .iter()
                         .map(|(abs, shown)| read_and_check(abs, shown, &mut fs))
-                        .collect())
+                        .collect();
+                    Ok((outcomes, fs))
                 })
             })
             .collect();
@@ -117,7 +120,13 @@ pub fn load(dir: &Path, display_root: &Path) -> Result<Loaded, CatalogError> {
     let mut courses = Vec::new();
     let mut diagnostics = Vec::new();
     let mut ids = Vec::new();
-    for outcome in outcomes.into_iter().flatten() {
+    let mut file_meta = std::collections::HashMap::new();
+    let mut all = Vec::new();
+    for (part, fs) in outcomes {
+        file_meta.extend(fs.stats);
+        all.extend(part);
+    }
+    for outcome in all {
         courses.extend(outcome.course);
         diagnostics.extend(outcome.diagnostics);
         ids.extend(outcome.id);
@@ -137,6 +146,7 @@ pub fn load(dir: &Path, display_root: &Path) -> Result<Loaded, CatalogError> {
         catalog: Catalog { dir, courses },
         diagnostics,
         files: files.len(),
+        file_meta,
     })
 }
 

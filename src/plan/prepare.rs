@@ -121,11 +121,12 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
         Some(s) => s.file_stats()?,
         None => HashMap::new(),
     };
-    let (digests, fresh, hash_stats) = hashing::hash_with_cache(
+    let (digests, fresh, hash_stats) = hashing::hash_with_known_stats(
         &loaded.catalog.dir,
         &rels,
         &cache,
         hashing::default_threads(),
+        &loaded.file_meta,
     )
     .context("hashing the catalog's files")?;
     if write_cache
