@@ -769,7 +769,9 @@ mod tests {
             uris.get(key).map(|u| (*u).to_string()).or_else(|| {
                 key.starts_with("url:").then(|| {
                     if key
-                        == crate::apply::request::resource_key("https://cdn.example.com/hosted.png")
+                        == crate::plan::canonical::resource_key(
+                            "https://cdn.example.com/hosted.png",
+                        )
                     {
                         "product/resource/img1".into()
                     } else {

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::catalog::codes::{self, LessonKind, resource_type};
+use crate::plan::canonical;
 use crate::platform::wire;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -16,15 +16,6 @@ pub enum RequestError {
     Field(String),
     #[error("no uploaded uri for {value} (resource type {resource_type})")]
     NoUri { value: String, resource_type: i64 },
-}
-
-/// The resource key of a file value: the sha256 of a local file, or `url:<sha256 of the URL>`
-/// (the same key as `plan::Upload::key`).
-pub fn resource_key(value: &str) -> String {
-    match value.strip_prefix("sha256:") {
-        Some(hex) => hex.to_string(),
-        None => format!("url:{}", hex::encode(Sha256::digest(value.as_bytes()))),
-    }
 }
 
 /// Every file value of a payload with the resource type it is uploaded as.
@@ -91,7 +82,7 @@ pub fn product(
     uri: &dyn Fn(&str, i64) -> Option<String>,
 ) -> Result<wire::Product, RequestError> {
     let lookup = |value: &str, rt: i64| {
-        uri(&resource_key(value), rt).ok_or_else(|| RequestError::NoUri {
+        uri(&canonical::resource_key(value), rt).ok_or_else(|| RequestError::NoUri {
             value: value.to_string(),
             resource_type: rt,
         })

@@ -148,6 +148,16 @@ pub fn file_value(f: &FileRef, digests: &HashMap<String, String>) -> String {
     }
 }
 
+/// The resource key of a file value (`sha256:<hex>` or a URL): the file's sha256, or
+/// `url:<sha256 of the URL>` for a hosted file. Plan (which uploads) and apply (which looks the
+/// uris up) both key uploads by it.
+pub fn resource_key(value: &str) -> String {
+    match value.strip_prefix("sha256:") {
+        Some(hex) => hex.to_string(),
+        None => format!("url:{}", hex::encode(Sha256::digest(value.as_bytes()))),
+    }
+}
+
 fn text(s: &str) -> Value {
     Value::String(s.trim().to_string())
 }

@@ -171,10 +171,7 @@ impl Plan {
 
 /// The resource key of a file reference (see [`Upload::key`]).
 pub fn resource_key(file: &FileRef, digests: &HashMap<String, String>) -> String {
-    match file {
-        FileRef::Local(rel) => digests[rel].clone(),
-        FileRef::Url(url) => format!("url:{}", hex::encode(Sha256::digest(url.as_bytes()))),
-    }
+    canonical::resource_key(&canonical::file_value(file, digests))
 }
 
 /// Every course's payload, computed once.
@@ -201,13 +198,13 @@ pub fn desired<'a>(catalog: &'a Catalog, digests: &HashMap<String, String>) -> V
 }
 
 /// The catalog's digest: what a saved plan was made from.
-pub fn catalog_digest(desired: &[Desired<'_>]) -> String {
+pub fn catalog_digest<'a>(courses: impl IntoIterator<Item = (&'a Course, &'a str)>) -> String {
     let mut h = Sha256::new();
-    for d in desired {
-        h.update(d.course.course_id.as_bytes());
+    for (course, hash) in courses {
+        h.update(course.course_id.as_bytes());
         h.update([0]);
-        h.update(d.hash.as_bytes());
-        h.update(if d.course.listed { b"\x01" } else { b"\x00" });
+        h.update(hash.as_bytes());
+        h.update(if course.listed { b"\x01" } else { b"\x00" });
     }
     hex::encode(h.finalize())
 }
@@ -229,7 +226,7 @@ pub fn diff_desired(
     state: &StateView,
     options: &Options,
 ) -> Plan {
-    let catalog_digest = catalog_digest(desired);
+    let catalog_digest = catalog_digest(desired.iter().map(|d| (d.course, d.hash.as_str())));
     let targeted = |id: &str| options.targets.is_empty() || options.targets.iter().any(|t| t == id);
     let mut summary = Summary::default();
     let mut courses = Vec::new();

@@ -24,24 +24,16 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The payloads paired with their courses.
-    pub fn desired(&self) -> Vec<super::Desired<'_>> {
-        self.loaded
-            .catalog
-            .courses
-            .iter()
-            .zip(&self.payloads)
-            .map(|(course, (payload, hash))| super::Desired {
-                course,
-                payload: payload.clone(),
-                hash: hash.clone(),
-            })
-            .collect()
-    }
-
     /// The catalog digest, as a saved plan records it.
     pub fn catalog_digest(&self) -> String {
-        super::catalog_digest(&self.desired())
+        super::catalog_digest(
+            self.loaded
+                .catalog
+                .courses
+                .iter()
+                .zip(&self.payloads)
+                .map(|(course, (_, hash))| (course, hash.as_str())),
+        )
     }
 
     /// The plan, without computing any payload again.

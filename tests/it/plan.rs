@@ -1046,7 +1046,7 @@ fn markdown_of_3000_new_courses_fits_a_pr_comment() {
 
 fn current(p: &Project) -> (plan::StateView, String) {
     let prepared = plan::prepare::prepare(&settings(p), false).unwrap();
-    let digest = plan::catalog_digest(&plan::desired(&prepared.loaded.catalog, &prepared.digests));
+    let digest = prepared.catalog_digest();
     (prepared.state, digest)
 }
 
