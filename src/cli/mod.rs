@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::settings::{Settings, SettingsError};
+use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(name = "coursesync", version, about, long_about = None)]
@@ -102,39 +102,7 @@ pub fn with_platform<T>(
     })
 }
 
-/// A platform error with its hint attached, for [`report_error`].
-pub fn platform_error(e: crate::platform::PlatformError) -> anyhow::Error {
-    let hint = e.hint().map(str::to_string);
-    let err = anyhow::Error::new(e);
-    match hint {
-        Some(h) => err.context(Hint(h)),
-        None => err,
-    }
-}
-
-/// Loads settings, turning a settings error into one that carries its hint.
-pub fn load_settings(explicit: Option<&std::path::Path>) -> anyhow::Result<Settings> {
-    Settings::load(explicit).map_err(|e: SettingsError| {
-        let hint = e.hint();
-        let err = anyhow::Error::new(e);
-        match hint {
-            Some(h) => err.context(Hint(h)),
-            None => err,
-        }
-    })
-}
-
-/// A hint attached to an error as context; printed last as `hint: ...`.
-#[derive(Debug)]
-pub struct Hint(pub String);
-
-impl std::error::Error for Hint {}
-
-impl std::fmt::Display for Hint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::error::{Hint, load_settings, platform_error};
 
 /// Prints `error: ...`, each `caused by: ...`, and a `hint: ...` when one was attached.
 pub fn report_error(err: &anyhow::Error) {

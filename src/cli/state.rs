@@ -12,7 +12,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::cli::Hint;
 use crate::exit;
 use crate::settings::Settings;
-use crate::state::{CourseRecord, State, StateError, format_ms};
+use crate::state::{CourseRecord, State, format_ms};
 
 /// Options of `coursesync state`.
 #[derive(Debug, clap::Args)]
@@ -60,15 +60,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     }
 }
 
-/// A state error with its hint attached, for `report_error`.
-pub fn state_error(e: StateError) -> anyhow::Error {
-    let hint = e.hint();
-    let err = anyhow::Error::new(e);
-    match hint {
-        Some(h) => err.context(Hint(h)),
-        None => err,
-    }
-}
+pub use crate::error::state_error;
 
 /// The state for a command that needs an existing one: missing is an error, never created.
 fn existing(settings: &Settings, readonly: bool) -> anyhow::Result<State> {

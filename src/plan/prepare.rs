@@ -82,16 +82,16 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
         return Err(anyhow::Error::new(InvalidCatalog {
             errors: loaded.errors(),
         })
-        .context(crate::cli::Hint(
+        .context(crate::error::Hint(
             "run `coursesync validate` and fix the findings".into(),
         )));
     }
     let state = if settings.state_path.exists() {
         Some(if write_cache {
-            State::open(&settings.state_path).map_err(crate::cli::state::state_error)?
+            State::open(&settings.state_path).map_err(crate::error::state_error)?
         } else {
             State::open_readonly(&settings.state_path)
-                .map_err(crate::cli::state::state_error)?
+                .map_err(crate::error::state_error)?
                 .context("the state file disappeared")?
         })
     } else {
