@@ -14,6 +14,7 @@ pub mod cli;
 pub mod drift;
 pub mod emulator;
 pub mod error;
+pub mod events;
 pub mod hashing;
 pub mod local;
 pub mod ops;
