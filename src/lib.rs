@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod hashing;
 pub mod local;
+pub mod mapping;
 pub mod ops;
 pub mod plan;
 pub mod platform;
