@@ -27,6 +27,7 @@
 mod facts;
 mod faults;
 mod model;
+mod roles;
 mod rules;
 mod server;
 mod store;
@@ -41,6 +42,7 @@ use anyhow::Context as _;
 
 pub use faults::{FaultKind, FaultSpec};
 pub use model::{CallRecord, CallbackRecord, Counts, Resource, StoredProduct, Version};
+pub use roles::{ClassQualification, EntitySeed, RoleCall, UnknownEntities};
 
 /// How to run an emulator.
 #[derive(Clone)]
@@ -63,6 +65,10 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Print one line per call on stderr.
     pub log_calls: bool,
+    /// Entities of the role system at start (`roles.rs`).
+    pub entities: Vec<EntitySeed>,
+    /// How the role system answers about an entity nobody seeded.
+    pub unknown_entities: UnknownEntities,
 }
 
 impl Default for Config {
@@ -78,6 +84,8 @@ impl Default for Config {
             fault_seed: None,
             token_ttl: Duration::from_hours(2),
             log_calls: false,
+            entities: Vec::new(),
+            unknown_entities: UnknownEntities::Open,
         }
     }
 }
@@ -95,6 +103,8 @@ impl std::fmt::Debug for Config {
             .field("faults", &self.faults)
             .field("fault_seed", &self.fault_seed)
             .field("token_ttl", &self.token_ttl)
+            .field("entities", &self.entities)
+            .field("unknown_entities", &self.unknown_entities)
             .finish_non_exhaustive()
     }
 }

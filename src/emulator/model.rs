@@ -173,6 +173,8 @@ pub struct Shared {
     http: reqwest::Client,
     inner: Mutex<Inner>,
     pub audit_wake: tokio::sync::Notify,
+    /// The role system (`roles.rs`).
+    pub roles: super::roles::Roles,
 }
 
 fn sha_hex(s: &str) -> String {
@@ -184,7 +186,7 @@ fn to_json<T: Serialize>(v: &T) -> String {
 }
 
 impl Inner {
-    fn persist(&mut self, rows: &[Row]) -> Result<(), ApiError> {
+    pub(super) fn persist(&mut self, rows: &[Row]) -> Result<(), ApiError> {
         if let Some(store) = &mut self.store {
             store
                 .write(rows)
@@ -340,8 +342,10 @@ impl Shared {
                 inner.products.insert(p.product_id, p);
             }
         }
+        let roles = super::roles::Roles::new(cfg.unknown_entities, &cfg.entities, store.as_ref())?;
         inner.store = store;
         Ok(Shared {
+            roles,
             cfg,
             base_url,
             rt,
@@ -563,7 +567,7 @@ impl Shared {
     }
 
     /// The appid of the body's `access_token`; 10001 when unknown or expired (§2.2).
-    fn authenticate(&self, body: &Map<String, Value>) -> Result<String, ApiError> {
+    pub(super) fn authenticate(&self, body: &Map<String, Value>) -> Result<String, ApiError> {
         let token = body
             .get("access_token")
             .and_then(Value::as_str)
@@ -722,7 +726,9 @@ impl Shared {
             audit_status: facts::AUDIT_REVIEWING,
             reject_reason: String::new(),
             due_ms: now_ms() + self.cfg.audit_delay.as_millis() as i64,
-            planned_rejection: self.plan_rejection(&checked.title, reject),
+            planned_rejection: self
+                .plan_rejection(&checked.title, reject)
+                .or_else(|| self.roles.rejection(product)),
             title: checked.title.clone(),
             callback_data: checked.callback_data.clone(),
         }
@@ -1363,6 +1369,7 @@ impl Shared {
         if let Some(store) = &mut inner.store {
             store.clear()?;
         }
+        self.roles.reset();
         Ok(())
     }
 }
@@ -1375,7 +1382,7 @@ fn callback_target(inner: &Inner, appid: &str, mut payload: Value) -> Option<(St
 
 /// The platform wants `application/json` (platform-api.md §1); parameters such as `charset`
 /// are accepted because real HTTP clients add them.
-fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
+pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
     let ct = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
