@@ -57,6 +57,20 @@ pub struct Plan {
     pub uploads: Vec<Upload>,
     pub courses: Vec<CourseChange>,
     pub notes: Vec<Note>,
+    /// Courses the roles preflight took out of the plan, with the reason (`crate::roles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<Blocked>,
+    /// Why the roles preflight did not run, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight_skipped: Option<String>,
+}
+
+/// A course the roles preflight withheld: its teacher or institution may not publish it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    pub course_id: String,
+    pub title: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,6 +321,8 @@ pub fn diff_desired(
         uploads,
         courses,
         notes,
+        blocked: Vec::new(),
+        preflight_skipped: None,
     }
 }
 
