@@ -30,7 +30,7 @@ impl RolesReport {
     /// Some answer could not be had: the report is incomplete (exit 1).
     pub fn is_incomplete(&self) -> bool {
         self.bound.as_ref().is_err_and(|e| !e.refused)
-            || self.preflight.entities.iter().any(|e| e.is_unchecked())
+            || self.preflight.entities.iter().any(crate::roles::EntityReport::is_unchecked)
     }
 }
 
