@@ -32,12 +32,10 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::catalog::Course;
-use crate::error::platform_error;
-use crate::local::LocalRoles;
 use crate::plan::{Blocked, Plan, Send};
 use crate::platform::facts::roles::{self as facts, industry_role, scope, status};
 use crate::platform::roles::{EntityQuery, wire};
-use crate::platform::{Client, ClientConfig, PlatformError};
+use crate::platform::{Client, PlatformError};
 use crate::settings::{ENV_ACCESS_TOKEN, ENV_APP_SECRET, Environment, Settings};
 
 /// The role a course names an entity in.
@@ -602,17 +600,6 @@ pub fn withhold(plan: &mut Plan, blocked: &BTreeMap<String, String>) {
     plan.blocked.sort_by(|a, b| a.course_id.cmp(&b.course_id));
 }
 
-/// `Blocked: N courses by the roles preflight.` (PRODUCT.md "Roles"), the line after the
-/// summary; `None` when nothing is blocked.
-pub fn blocked_line(blocked: usize) -> Option<String> {
-    (blocked > 0).then(|| {
-        format!(
-            "Blocked: {blocked} course{} by the roles preflight.",
-            if blocked == 1 { "" } else { "s" }
-        )
-    })
-}
-
 /// Why the preflight cannot reach the platform with these settings, or `None` when it can: the
 /// local platform (`environment = "local"` without a `base_url`), or credentials set.
 pub fn unreachable(settings: &Settings) -> Option<String> {
@@ -634,30 +621,6 @@ pub fn entity_ids(subjects: &[Subject]) -> Vec<String> {
     ids.into_iter().map(str::to_string).collect()
 }
 
-/// Runs `f` with a client for the role calls the settings point at. With `environment =
-/// "local"`, an in-memory local platform answers, with `usable` (the catalog's entities) usable
-/// ([`LocalRoles`]); nothing is written.
-pub async fn with_role_client<T>(
-    settings: &Settings,
-    usable: &[String],
-    f: impl AsyncFnOnce(&Client) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    let local = LocalRoles::start_if_local(settings, usable).await?;
-    let effective = local
-        .as_ref()
-        .map_or_else(|| settings.clone(), |l| l.settings(settings));
-    let result = async {
-        let config = ClientConfig::from_settings(&effective).map_err(platform_error)?;
-        let client = Client::new(config).map_err(platform_error)?;
-        f(&client).await
-    }
-    .await;
-    if let Some(local) = local {
-        local.shutdown().await;
-    }
-    result
-}
-
 /// The preflight over a plan's courses with `client`: the blocked ones are withheld from it
 /// ([`withhold`]). Nothing is asked when no course of the plan sends content.
 pub async fn check_plan_with(
@@ -670,41 +633,6 @@ pub async fn check_plan_with(
         return Ok(());
     }
     let found = preflight(client, partner, &subjects, today()).await?;
-    withhold(plan, &found.blocked);
-    Ok(())
-}
-
-/// `plan`'s preflight: with the platform reachable (see [`unreachable`]) and not `offline`,
-/// asks about the entities of the courses the plan sends and withholds the blocked ones;
-/// otherwise records in the plan why it did not run. Read calls only.
-pub fn check_plan(settings: &Settings, plan: &mut Plan, offline: bool) -> anyhow::Result<()> {
-    let subjects = subjects_of_plan(plan);
-    if subjects.is_empty() {
-        return Ok(());
-    }
-    let skipped = if offline {
-        Some("--offline".to_string())
-    } else {
-        unreachable(settings)
-    };
-    if let Some(why) = skipped {
-        plan.preflight_skipped = Some(why);
-        return Ok(());
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let partner = settings.partner_entity_id.as_deref();
-    let found = runtime.block_on(with_role_client(
-        settings,
-        &entity_ids(&subjects),
-        async |client| {
-            preflight(client, partner, &subjects, today())
-                .await
-                .map_err(platform_error)
-        },
-    ))?;
     withhold(plan, &found.blocked);
     Ok(())
 }
@@ -837,7 +765,7 @@ mod tests {
     }
 
     #[test]
-    fn subjects_from_payloads_and_the_blocked_line() {
+    fn subjects_from_payloads() {
         let payload = serde_json::json!({"first_class": 10000, "second_class": 10300,
             "course": {"teacher_id": " E_1 ", "institution_id": "E_2"}});
         let s = Subject::of_payload("py", "Py", &payload);
@@ -852,14 +780,5 @@ mod tests {
             ]
         );
         assert_eq!(s.category, CAT);
-        assert_eq!(blocked_line(0), None);
-        assert_eq!(
-            blocked_line(1).unwrap(),
-            "Blocked: 1 course by the roles preflight."
-        );
-        assert_eq!(
-            blocked_line(3).unwrap(),
-            "Blocked: 3 courses by the roles preflight."
-        );
     }
 }

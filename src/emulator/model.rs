@@ -484,7 +484,10 @@ impl Shared {
     }
 
     /// The appid of the body's `access_token`; 10001 when unknown or expired (§2.2).
-    pub(in crate::emulator) fn authenticate(&self, body: &Map<String, Value>) -> Result<String, ApiError> {
+    pub(in crate::emulator) fn authenticate(
+        &self,
+        body: &Map<String, Value>,
+    ) -> Result<String, ApiError> {
         let token = body
             .get("access_token")
             .and_then(Value::as_str)

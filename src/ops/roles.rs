@@ -7,8 +7,10 @@ use anyhow::Context as _;
 
 use crate::catalog;
 use crate::error::{Hint, platform_error};
-use crate::platform::PlatformError;
+use crate::local::LocalRoles;
+use crate::plan::Plan;
 use crate::platform::roles::wire::BindInfo;
+use crate::platform::{Client, ClientConfig, PlatformError};
 use crate::roles::{self, LookupError, Preflight, Subject};
 use crate::settings::Settings;
 
@@ -30,7 +32,11 @@ impl RolesReport {
     /// Some answer could not be had: the report is incomplete (exit 1).
     pub fn is_incomplete(&self) -> bool {
         self.bound.as_ref().is_err_and(|e| !e.refused)
-            || self.preflight.entities.iter().any(crate::roles::EntityReport::is_unchecked)
+            || self
+                .preflight
+                .entities
+                .iter()
+                .any(crate::roles::EntityReport::is_unchecked)
     }
 }
 
@@ -66,12 +72,8 @@ pub fn run(settings: &Settings) -> anyhow::Result<RolesReport> {
         );
     }
     let partner = settings.partner_entity_id.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let (bound, preflight) = runtime.block_on(roles::with_role_client(
+    let runtime = super::runtime().context("starting the async runtime")?;
+    let (bound, preflight) = runtime.block_on(with_role_client(
         settings,
         &roles::entity_ids(&subjects),
         async |client| {
@@ -97,4 +99,60 @@ pub fn run(settings: &Settings) -> anyhow::Result<RolesReport> {
         preflight,
         courses: subjects.len(),
     })
+}
+
+/// Runs `f` with a client for the role calls the settings point at. With `environment =
+/// "local"`, an in-memory local platform answers, with `usable` (the catalog's entities) usable
+/// ([`LocalRoles`]); nothing is written.
+pub async fn with_role_client<T>(
+    settings: &Settings,
+    usable: &[String],
+    f: impl AsyncFnOnce(&Client) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let local = LocalRoles::start_if_local(settings, usable).await?;
+    let effective = local
+        .as_ref()
+        .map_or_else(|| settings.clone(), |l| l.settings(settings));
+    let result = async {
+        let config = ClientConfig::from_settings(&effective).map_err(platform_error)?;
+        let client = Client::new(config).map_err(platform_error)?;
+        f(&client).await
+    }
+    .await;
+    if let Some(local) = local {
+        local.shutdown().await;
+    }
+    result
+}
+
+/// `plan`'s preflight: with the platform reachable (see [`roles::unreachable`]) and not `offline`,
+/// asks about the entities of the courses the plan sends and withholds the blocked ones;
+/// otherwise records in the plan why it did not run. Read calls only.
+pub fn check_plan(settings: &Settings, plan: &mut Plan, offline: bool) -> anyhow::Result<()> {
+    let subjects = roles::subjects_of_plan(plan);
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    let skipped = if offline {
+        Some("--offline".to_string())
+    } else {
+        roles::unreachable(settings)
+    };
+    if let Some(why) = skipped {
+        plan.preflight_skipped = Some(why);
+        return Ok(());
+    }
+    let runtime = super::runtime()?;
+    let partner = settings.partner_entity_id.as_deref();
+    let found = runtime.block_on(with_role_client(
+        settings,
+        &roles::entity_ids(&subjects),
+        async |client| {
+            roles::preflight(client, partner, &subjects, roles::today())
+                .await
+                .map_err(platform_error)
+        },
+    ))?;
+    roles::withhold(plan, &found.blocked);
+    Ok(())
 }

@@ -181,6 +181,27 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.courses.is_empty() || !self.uploads.is_empty()
     }
+
+    /// `Blocked: N courses by the roles preflight.` (PRODUCT.md "Roles"), the line that follows
+    /// the summary line; `None` when nothing is blocked.
+    pub fn blocked_line(&self) -> Option<String> {
+        let n = self.blocked.len();
+        (n > 0).then(|| {
+            format!(
+                "Blocked: {n} course{} by the roles preflight.",
+                if n == 1 { "" } else { "s" }
+            )
+        })
+    }
+
+    /// The line that says the roles preflight did not run, and why; `None` when it ran.
+    pub fn preflight_skipped_line(&self) -> Option<String> {
+        self.preflight_skipped.as_ref().map(|why| {
+            format!(
+                "Roles preflight skipped ({why}): a course whose teacher or institution may not publish it is not detected; `coursesync roles` checks."
+            )
+        })
+    }
 }
 
 /// The resource key of a file reference (see [`Upload::key`]).
