@@ -665,7 +665,7 @@ fn check_role(seed: &EntitySeed, industry_role: i64) -> Result<(), (i64, String)
         Some(r) if r != industry_role => Err((
             role::ERR_NO_SUCH_ROLE,
             format!(
-                "{} is a {}, not a {}",
+                "{} holds the {} role, not the {} role",
                 seed.entity_id,
                 role_name(r),
                 role_name(industry_role)
