@@ -12,6 +12,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod drift;
+pub mod duration;
 pub mod emulator;
 pub mod error;
 pub mod events;

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::emulator::{
-    CallRecord, Config, Emulator, EntitySeed, FaultSpec, UnknownEntities, parse_duration,
-};
+use crate::duration::parse as parse_duration;
+use crate::emulator::{CallRecord, Config, Emulator, EntitySeed, FaultSpec, UnknownEntities};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]

@@ -1,7 +1,7 @@
 //! File references: hosted URLs, and paths that must exist inside the catalog directory (no
 //! `..`, no symlink out), with the `stat` each check takes kept for the hasher.
 
-use super::{Checker, FileRef, HashMap, Path, PathBuf, Range, S, hosted_url_rest, rules};
+use super::{Checker, FileRef, HashMap, Path, PathBuf, Range, S, hosted_url, rules};
 
 /// Resolves and caches where directories really lie, to keep files inside the catalog.
 pub struct FsContext {
@@ -37,20 +37,15 @@ impl FsContext {
 
 impl Checker<'_> {
     /// A file reference: an https:// URL (or an http:// one on a loopback host, see
-    /// [`hosted_url_rest`]), or a path inside the catalog whose file exists and whose extension
+    /// [`hosted_url`]), or a path inside the catalog whose file exists and whose extension
     /// fits `exts`.
     pub(super) fn file_ref(&mut self, v: &S<String>, exts: &[&str], role: &str) -> Option<FileRef> {
         let s = v.get_ref();
         let span = v.span();
-        if let Some(rest) = hosted_url_rest(s) {
-            let path = rest.split(['?', '#']).next().unwrap_or("");
-            let last = path.rsplit('/').next().unwrap_or("");
+        if let Some(url) = hosted_url(s) {
+            let last = url.path().rsplit('/').next().unwrap_or("");
             if let Some((_, ext)) = last.rsplit_once('.') {
                 self.extension(ext, exts, role, span.clone())?;
-            }
-            if rest.is_empty() {
-                self.push(rules::FILE_URL, span, format!("{s:?} is not a URL"));
-                return None;
             }
             return Some(FileRef::Url(s.clone()));
         }

@@ -22,11 +22,11 @@ use super::rules::{self, Rule, limits};
 mod dates;
 mod fields;
 mod files;
-mod url;
+mod hosted;
 
 pub use dates::datetime_to_ms;
 pub use files::FsContext;
-pub use url::hosted_url_rest;
+pub use hosted::hosted_url;
 
 /// What checking one course file produced.
 pub struct FileOutcome {
