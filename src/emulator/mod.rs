@@ -5,21 +5,24 @@
 //!
 //! Production paths: `POST /api/apps/v2/token`, `POST /product/api/{upload_resource,
 //! query_resource_status, add, modify, modify_no_audit, modify_status, query, query_review,
-//! query_class_info, sync_callback_url}`; `GET /obj/<uri>` redirects to the URL a resource was
+//! query_class_info, sync_callback_url}`, `POST /auth/entity/{get_bind_list, get_appid_auth,
+//! get_class_auth}` (the role system, [`roles`]); `GET /obj/<uri>` redirects to the URL a resource was
 //! pulled from (`query` returns `<url>/obj/<uri>` for every `*_url`). Every inferred fact and
 //! every number we chose is in [`facts`] (errors: 10001 token, 10002 parameter, 10003 resource
 //! exists, 10004 invalid uri "无效的 uri", 10140/10141 course_id taken, 10404 unknown api).
 //! `Content-Type` must be `application/json`; parameters such as `charset` are accepted.
 //!
 //! Audit: every `add`/`modify` version is decided `audit_delay` after submission (a pending audit
-//! survives a restart): rejected when the request carried `Aweme-Check-Type: REJECT` or the title
-//! contains a banned word, approved otherwise. First approval lists the course. Callbacks
+//! survives a restart): rejected when the request carried `Aweme-Check-Type: REJECT`, the title
+//! contains a banned word, or a teacher or institution it names may not publish it (see
+//! [`roles`]), approved otherwise. First approval lists the course. Callbacks
 //! (notice_type 1 audit, 4 upload) are POSTed once, no retry, to the `sync_callback_url` URL.
 //!
 //! Admin API under `/__emulator/`: `GET calls`, `GET counts`, `GET products`, `GET resources`,
 //! `GET callbacks`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
 //! `{common_product_params?, course_params?}` into the on-shelf version), `GET|POST faults`
-//! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire`, `POST reset`.
+//! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire`, `POST reset`, `GET|POST entities`
+//! (role-system entities, [`EntitySeed`]), `GET entities/calls`.
 //!
 //! Throughput: `cargo bench --bench emulator_add` measured 10,021 adds/s (16 loopback clients,
 //! in memory, audit delay 0, 2-core machine).
