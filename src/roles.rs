@@ -412,6 +412,9 @@ fn reason_suffix(reason: &str) -> String {
 /// The day `audited` expired, when its `expire_time` is a date before `today`.
 fn expired(audited: Option<&Audited>, today: Date) -> Option<Date> {
     let text = audited?.expire_time.as_deref()?;
+    if text == facts::NEVER_EXPIRES {
+        return None;
+    }
     let format = time::format_description::parse_borrowed::<2>(facts::EXPIRE_TIME_FORMAT)
         .expect("a valid format description");
     let day = Date::parse(text, &format).ok()?;

@@ -112,35 +112,40 @@ pub mod roles {
 
     /// `industry_role` / `merchant_industry_role` (§9.1) [C].
     pub mod industry_role {
-        /// 老师: an individual teacher; a course's `teacher_id`.
+        /// 老师: an individual teacher [C]; the role of a course's `teacher_id` [I] (§9.3 glue).
         pub const TEACHER: i64 = 1;
-        /// 机构: an institution; a course's `institution_id`.
+        /// 机构: an institution [C]; the role of a course's `institution_id` [I] (§9.3 glue).
         pub const INSTITUTION: i64 = 2;
-        /// 代运营服务商: an operating partner, acting for teachers and institutions.
+        /// 代运营服务商: an operating partner, acting for teachers and institutions [C].
         pub const PARTNER: i64 = 3;
     }
 
     /// `auth_status` of `get_appid_auth` and `audit_status` of a qualification (§9.1) [C].
     pub mod status {
+        /// 1 reviewing [C].
         pub const REVIEWING: i64 = 1;
+        /// 2 passed [C]. What makes an entity usable: `auth_status` 2, and a qualification in
+        /// force (`online_qualification`) with `audit_status` 2 [C] (see `crate::roles::usable`).
         pub const PASSED: i64 = 2;
+        /// 3 failed [C].
         pub const FAILED: i64 = 3;
     }
 
     /// `auth_role.scope` / `get_appid_auth.scope`: bit flags (§9.1) [C].
     pub mod scope {
-        /// The entity lets the app take payments for it.
+        /// The entity lets the app take payments for it [C].
         pub const PAY: i64 = 1;
-        /// The entity lets the app create courses for it (upload to the course library).
+        /// The entity lets the app create courses for it (upload to the course library) [C].
         pub const CREATE_COURSES: i64 = 2;
     }
 
     /// `get_class_auth.industry_class.third_class`: always 0 in the samples (§10) [C].
     pub const THIRD_CLASS: i64 = 0;
 
-    /// A qualification or authorisation letter dated `expire_time` (`yyyy-MM-dd`, §9.1) [C] is
-    /// no longer valid after that day [I]; "长期有效" (no expiry) is seen for ID documents [C].
+    /// `expire_time` is `yyyy-MM-dd` (§9.1) [C]; a qualification or authorisation letter is no
+    /// longer valid after that day, in China time [I].
     pub const EXPIRE_TIME_FORMAT: &str = "[year]-[month]-[day]";
-    /// The text of an `expire_time` that never expires (§9.1) [C].
+    /// The `expire_time` of something that never expires, seen on ID documents (§9.1) [C];
+    /// accepted on qualifications too [I].
     pub const NEVER_EXPIRES: &str = "长期有效";
 }
