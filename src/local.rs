@@ -111,6 +111,9 @@ impl LocalPlatform {
     }
 }
 
+/// The rate limit of the read-only role calls to [`LocalRoles`].
+const LOCAL_ROLES_MAX_QPS: f64 = 10_000.0;
+
 /// The local platform for read-only role calls (`plan`'s preflight, `roles`): in memory, so
 /// that nothing is written, with `entity_ids` usable and any other entity not (`strict`).
 pub struct LocalRoles {
@@ -146,12 +149,14 @@ impl LocalRoles {
         }))
     }
 
-    /// Settings that point the client at it.
+    /// Settings that point the client at it. `apply.max_qps` protects the platform's quotas;
+    /// this in-memory copy has none, so its read calls are not held to it.
     pub fn settings(&self, settings: &Settings) -> Settings {
         let mut s = settings.clone();
         s.base_url = Some(self.emulator.url());
         s.app_secret = Some(self.secret.clone());
         s.access_token = None;
+        s.max_qps = LOCAL_ROLES_MAX_QPS;
         s
     }
 
