@@ -19,6 +19,7 @@ pub mod local;
 pub mod ops;
 pub mod plan;
 pub mod platform;
+pub mod report;
 pub mod settings;
 pub mod state;
 
