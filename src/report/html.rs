@@ -240,15 +240,12 @@ mod tests {
         assert_eq!(select(&doc, "script").len(), 1);
         assert!(select(&doc, "img").is_empty());
         // ...and the texts read as they were written.
-        let evil = select(&doc, "tr[data-course=evil]");
+        let evil = select(&doc, "tr[id=c-evil]");
         assert_eq!(evil.len(), 1);
-        let cells: Vec<String> = select(&doc, "tr[data-course=evil] td")
-            .iter()
-            .map(text)
-            .collect();
+        let cells: Vec<String> = select(&doc, "tr[id=c-evil] td").iter().map(text).collect();
         assert_eq!(cells[1], EVIL_TITLE);
         assert_eq!(cells[4], EVIL_REASON);
-        assert_eq!(select(&doc, r#"tr[data-course="<b>id</b>"]"#).len(), 1);
+        assert_eq!(select(&doc, r#"tr[id="c-<b>id</b>"]"#).len(), 1);
         let group = select(&doc, "#reasons .reason");
         assert_eq!(text(&group[0]), EVIL_REASON);
         assert!(text(&select(&doc, "#blocked")[0]).contains("<img src=x onerror=alert(1)>"));
@@ -333,7 +330,7 @@ mod tests {
         );
         let ids: Vec<&str> = select(&doc, "#courses tbody tr")
             .iter()
-            .map(|r| r.value().attr("data-course").unwrap())
+            .map(|r| r.value().id().unwrap().strip_prefix("c-").unwrap())
             .collect();
         assert_eq!(ids, ["a-approved", "b-review", "c-rejected", "d-rejected"]);
         let first: Vec<String> = select(&doc, "#courses tbody tr:first-child td")
@@ -405,19 +402,19 @@ mod tests {
         assert!(blocked[1].contains("not in state"));
         // The rows carry the marks (for styling and for a reader of the table).
         assert!(
-            select(&doc, "tr[data-course=blocked-one]")[0]
+            select(&doc, "tr[id=c-blocked-one]")[0]
                 .value()
                 .attr("data-blocked")
                 .is_some()
         );
         assert!(
-            select(&doc, "tr[data-course=held-one]")[0]
+            select(&doc, "tr[id=c-held-one]")[0]
                 .value()
                 .attr("data-held")
                 .is_some()
         );
         assert!(
-            select(&doc, "tr[data-course=fine]")[0]
+            select(&doc, "tr[id=c-fine]")[0]
                 .value()
                 .attr("data-held")
                 .is_none()

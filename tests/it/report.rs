@@ -81,7 +81,12 @@ fn rows(doc: &Html) -> Vec<(String, bool)> {
         .iter()
         .map(|r| {
             (
-                r.value().attr("data-course").unwrap().to_string(),
+                r.value()
+                    .id()
+                    .unwrap()
+                    .strip_prefix("c-")
+                    .unwrap()
+                    .to_string(),
                 r.value().attr("hidden").is_none(),
             )
         })
@@ -101,7 +106,7 @@ fn order(doc: &Html) -> Vec<String> {
 }
 
 fn cell(doc: &Html, course_id: &str, col: usize) -> String {
-    let cells = select(doc, &format!("tr[data-course={course_id}] td"));
+    let cells = select(doc, &format!("tr[id=c-{course_id}] td"));
     text(&cells[col])
 }
 
@@ -367,7 +372,7 @@ fn the_page_sorts_and_filters_in_a_real_browser() {
             .attr("hidden")
             .is_none()
     );
-    let applied_at = select(&doc, "tr[data-course=alpha] time")[0];
+    let applied_at = select(&doc, "tr[id=c-alpha] time")[0];
     assert!(
         text(&applied_at).ends_with(" +08:00"),
         "{}",
