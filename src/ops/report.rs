@@ -26,7 +26,13 @@ pub fn report(settings: &Settings, options: &Options) -> anyhow::Result<Report> 
     let meta = Meta {
         appid: settings.appid.clone(),
         environment: environment_name(settings.environment).into(),
-        state_path: settings.state_path.display().to_string(),
+        // As the project names it (`state/coursesync.db`), not where the project happens to be.
+        state_path: settings
+            .state_path
+            .strip_prefix(&settings.root)
+            .unwrap_or(&settings.state_path)
+            .display()
+            .to_string(),
         state_exists: state.is_some(),
         generated_at: now_ms(),
     };

@@ -68,7 +68,7 @@ pub struct Meta {
     pub appid: String,
     /// `local`, `sandbox` or `production`.
     pub environment: String,
-    /// The state file, as the settings name it.
+    /// The state file, relative to the settings file's directory when it is below it.
     pub state_path: String,
     /// False when there is no state file yet (the report is then empty).
     pub state_exists: bool,

@@ -176,6 +176,10 @@ fn report_reads_state_and_platform_without_writing_and_escapes_every_text() {
     assert_eq!(cell(&page, "bravo", 7), "not checked (no live product)");
     let header = text(&select(&page, "header")[0]);
     assert!(
+        header.contains("Statestate/coursesync.db, last changed"),
+        "{header}"
+    );
+    assert!(
         header.contains("Drift: 1 course differs, 0 pending review, 0 unknown to the platform."),
         "{header}"
     );
