@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::drift;
-use crate::error::{platform_error, state_error};
+use crate::error::state_error;
 use crate::report::{Meta, Report};
 use crate::settings::{Environment, Settings};
 use crate::state::{State, now_ms};
@@ -63,40 +63,8 @@ fn environment_name(environment: Environment) -> &'static str {
     }
 }
 
-/// The drift check `coursesync drift` makes: state read-only, then `query` for every course
-/// with a live product. `None` when there is no state file.
-///
-/// This is the one call site to re-point at `ops::drift::check` when the drift workflow moves
-/// out of `cli::drift` (ops may not import `cli`); until then it does the same steps.
+/// The drift check `coursesync drift` makes (state read-only, then `query` for every course
+/// with a live product); `None` when there is no state file.
 fn check_drift(settings: &Settings) -> anyhow::Result<Option<drift::Report>> {
-    let Some(state) = State::open_readonly(&settings.state_path).map_err(state_error)? else {
-        return Ok(None);
-    };
-    let courses = state.courses().map_err(state_error)?;
-    let resources = state.resources().map_err(state_error)?;
-    drop(state);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(async {
-        let local = crate::local::LocalPlatform::start_if_local(settings).await?;
-        let effective = local
-            .as_ref()
-            .map_or_else(|| settings.clone(), |l| l.settings(settings));
-        let result = async {
-            let config =
-                crate::platform::ClientConfig::from_settings(&effective).map_err(platform_error)?;
-            let client = crate::platform::Client::new(config).map_err(platform_error)?;
-            drift::check(&client, &courses, &resources)
-                .await
-                .map_err(platform_error)
-        }
-        .await;
-        if let Some(local) = local {
-            local.shutdown().await;
-        }
-        result
-    })?;
-    Ok(Some(report))
+    Ok(super::drift::check(settings)?.map(|(report, _)| report))
 }
