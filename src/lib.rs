@@ -51,6 +51,7 @@ pub mod ops;
 pub mod plan;
 pub mod platform;
 pub mod report;
+pub mod roles;
 pub mod settings;
 pub mod state;
 

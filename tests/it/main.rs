@@ -9,6 +9,7 @@ mod plan;
 mod platform;
 mod refresh;
 mod report;
+mod roles;
 mod state;
 mod support;
 mod validate;
