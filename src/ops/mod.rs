@@ -12,6 +12,7 @@ pub mod dump;
 pub mod import;
 pub mod plan;
 pub mod refresh;
+pub mod report;
 pub mod roles;
 pub mod state;
 pub mod status;

@@ -8,6 +8,7 @@ mod import;
 mod plan;
 mod platform;
 mod refresh;
+mod report;
 mod roles;
 mod state;
 mod support;
