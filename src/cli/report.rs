@@ -19,7 +19,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE", default_value = "coursesync-report.html")]
     pub out: PathBuf,
 
-    /// Also compare every course with the platform, as `coursesync drift` does (read calls only).
+    /// Also compare every course with the platform, as `coursesync drift` does, and run the roles
+    /// preflight to highlight courses whose teacher or institution may not publish them (read
+    /// calls only).
     #[arg(long)]
     pub drift: bool,
 }
@@ -29,7 +31,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         settings,
         &Options {
             drift: args.drift,
-            // The roles preflight (issue 11) passes its blocked courses here.
+            roles: args.drift,
             ..Options::default()
         },
     )?;

@@ -17,6 +17,9 @@ pub struct Options {
     pub drift: bool,
     /// Courses the roles preflight blocked, by course_id, with the reason.
     pub blocked: BTreeMap<String, String>,
+    /// Run the roles preflight over the catalog (read calls) and add what it blocks to
+    /// `blocked`. `report --drift` sets it: that is when the report talks to the platform.
+    pub roles: bool,
 }
 
 /// Builds the report. A missing state file is an empty report (and no drift check: there is
@@ -47,12 +50,11 @@ pub fn report(settings: &Settings, options: &Options) -> anyhow::Result<Report> 
     } else {
         None
     };
-    Ok(Report::build(
-        meta,
-        &records,
-        drift.as_ref(),
-        &options.blocked,
-    ))
+    let mut blocked = options.blocked.clone();
+    if options.roles {
+        blocked.extend(super::roles::run(settings)?.preflight.blocked);
+    }
+    Ok(Report::build(meta, &records, drift.as_ref(), &blocked))
 }
 
 fn environment_name(environment: Environment) -> &'static str {

@@ -47,6 +47,9 @@ const COURSES: [(&str, &str); 4] = [
     ("delta", "Rust <script> 实战"),
 ];
 
+/// The teacher every course of the base fixture names.
+const TEACHER: &str = "E_1";
+
 /// Four courses applied and refreshed: alpha and charlie approved, bravo and delta rejected.
 fn applied() -> Remote {
     let mut config = TestEmulator::config();
@@ -182,6 +185,28 @@ fn report_reads_state_and_platform_without_writing_and_escapes_every_text() {
     assert!(
         header.contains("Drift: 1 course differs, 0 pending review, 0 unknown to the platform."),
         "{header}"
+    );
+
+    // --drift also runs the roles preflight: a course whose teacher has not authorised the app
+    // is highlighted as blocked, with the reason.
+    r.emulator
+        .seed_entities(&[coursesync::emulator::EntitySeed::parse_arg(&format!(
+            "{TEACHER}=auth-in-review"
+        ))
+        .unwrap()]);
+    code(&r.run(&["report", "--drift", "--out", "blocked.html"]), 0);
+    let page = parse(&r.project.root().join("blocked.html"));
+    let blocked = select(&page, "#blocked li");
+    assert_eq!(
+        blocked.len(),
+        COURSES.len(),
+        "every course names that teacher"
+    );
+    assert!(text(&blocked[0]).contains(TEACHER), "{}", text(&blocked[0]));
+    let plain = parse(&r.project.root().join("drift.html"));
+    assert!(
+        select(&plain, "#blocked").is_empty(),
+        "nothing was blocked before"
     );
 
     // `-` writes the page to stdout.
