@@ -167,7 +167,10 @@ impl Meta {
     pub fn of(meta: &std::fs::Metadata) -> Meta {
         Meta {
             size: meta.size(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            mtime_ns: meta
+                .mtime()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(meta.mtime_nsec()),
             inode: meta.ino(),
         }
     }

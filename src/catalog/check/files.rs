@@ -1,21 +1,33 @@
 //! File references: hosted URLs, and paths that must exist inside the catalog directory (no
 //! `..`, no symlink out), with the `stat` each check takes kept for the hasher.
 
+use rustix::fs::{AtFlags, FileType};
+
 use super::{Checker, FileRef, HashMap, Path, PathBuf, Range, S, hosted_url, rules};
 
 /// Resolves and caches where directories really lie, to keep files inside the catalog.
 pub struct FsContext {
     root: PathBuf,
     root_canonical: PathBuf,
+    /// The root, opened once: files and directories are looked up relative to it, so that the
+    /// kernel walks only the path inside the catalog, not the whole absolute path, each time.
+    root_fd: rustix::fd::OwnedFd,
     /// Directory (relative to the root, `/`-separated) → whether it lies inside the catalog.
     dirs: HashMap<String, bool>,
 }
 
 impl FsContext {
     pub fn new(root: &Path) -> std::io::Result<FsContext> {
+        use rustix::fs::{Mode, OFlags};
+        let root_fd = rustix::fs::open(
+            root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
         Ok(FsContext {
             root: root.to_path_buf(),
             root_canonical: root.canonicalize()?,
+            root_fd,
             dirs: HashMap::new(),
         })
     }
@@ -33,18 +45,47 @@ impl FsContext {
             return inside;
         }
         let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
-        let inside = self.dir_inside(parent) && {
-            let abs = self.root.join(rel);
-            match std::fs::symlink_metadata(&abs) {
-                Ok(m) if m.file_type().is_symlink() => abs
+        let inside = self.dir_inside(parent)
+            && match self
+                .lstat(rel)
+                .map(|st| FileType::from_raw_mode(st.st_mode))
+            {
+                Some(FileType::Symlink) => self
+                    .root
+                    .join(rel)
                     .canonicalize()
                     .is_ok_and(|c| c.starts_with(&self.root_canonical) && c.is_dir()),
-                Ok(m) => m.is_dir(),
-                Err(_) => false,
-            }
-        };
+                Some(FileType::Directory) => true,
+                _ => false,
+            };
         self.dirs.insert(rel.to_string(), inside);
         inside
+    }
+
+    /// `rel` as findings show it: under the catalog directory's name.
+    fn shown(&self, rel: &str) -> String {
+        let name = self
+            .root
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        format!("{name}/{rel}")
+    }
+
+    /// `lstat` of `rel` (relative to the root); `None` when it does not exist or cannot be read.
+    fn lstat(&self, rel: &str) -> Option<rustix::fs::Stat> {
+        rustix::fs::statat(&self.root_fd, rel, AtFlags::SYMLINK_NOFOLLOW).ok()
+    }
+}
+
+/// What the hasher needs to know of a file from its `stat`.
+fn meta_of(st: &rustix::fs::Stat) -> crate::hashing::Meta {
+    crate::hashing::Meta {
+        size: st.st_size.try_into().unwrap_or(0),
+        mtime_ns: st
+            .st_mtime
+            .saturating_mul(1_000_000_000)
+            .saturating_add(i64::try_from(st.st_mtime_nsec).unwrap_or(0)),
+        inode: st.st_ino,
     }
 }
 
@@ -137,54 +178,42 @@ impl Checker<'_> {
             }
         }
         let norm = parts.join("/");
-        let abs = self.fs.root.join(&norm);
-        let shown = format!(
-            "{}/{norm}",
-            self.fs
-                .root
-                .file_name()
-                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
-        );
-        let meta = match std::fs::symlink_metadata(&abs) {
-            Ok(m) => m,
-            Err(_) => {
-                self.push(
-                    rules::FILE_MISSING,
-                    span,
-                    format!("file {shown} does not exist"),
-                );
-                return None;
-            }
+        let Some(st) = self.fs.lstat(&norm) else {
+            let message = format!("file {} does not exist", self.fs.shown(&norm));
+            self.push(rules::FILE_MISSING, span, message);
+            return None;
         };
+        let is_symlink = FileType::from_raw_mode(st.st_mode) == FileType::Symlink;
         let parent = norm.rsplit_once('/').map_or("", |(p, _)| p);
         let inside = self.fs.dir_inside(parent)
-            && (!meta.file_type().is_symlink()
-                || abs
+            && (!is_symlink
+                || self
+                    .fs
+                    .root
+                    .join(&norm)
                     .canonicalize()
                     .is_ok_and(|c| c.starts_with(&self.fs.root_canonical)));
         if !inside {
-            self.push(
-                rules::FILE_OUTSIDE,
-                span,
-                format!("{shown} leads outside the catalog directory through a symlink"),
+            let message = format!(
+                "{} leads outside the catalog directory through a symlink",
+                self.fs.shown(&norm)
             );
+            self.push(rules::FILE_OUTSIDE, span, message);
             return None;
         }
-        let target = if meta.file_type().is_symlink() {
-            std::fs::metadata(&abs).ok()
+        let target = if is_symlink {
+            rustix::fs::statat(&self.fs.root_fd, norm.as_str(), AtFlags::empty()).ok()
         } else {
-            Some(meta)
+            Some(st)
         };
-        let Some(target) = target.filter(std::fs::Metadata::is_file) else {
-            self.push(
-                rules::FILE_MISSING,
-                span,
-                format!("{shown} is not a regular file"),
-            );
+        let Some(target) =
+            target.filter(|t| FileType::from_raw_mode(t.st_mode) == FileType::RegularFile)
+        else {
+            let message = format!("{} is not a regular file", self.fs.shown(&norm));
+            self.push(rules::FILE_MISSING, span, message);
             return None;
         };
-        self.files
-            .push((norm.clone(), crate::hashing::Meta::of(&target)));
+        self.files.push((norm.clone(), meta_of(&target)));
         Some(norm)
     }
 }
