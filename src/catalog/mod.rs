@@ -10,6 +10,7 @@ pub mod model;
 pub mod raw;
 pub mod render;
 pub mod rules;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 

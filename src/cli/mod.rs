@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod import;
 pub mod plan;
 pub mod refresh;
+pub mod schema;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -51,6 +52,8 @@ pub enum Command {
     Import(import::Args),
     /// Write products as the platform shows them as course files.
     Dump(dump::Args),
+    /// Print the JSON Schema of a course file or of the settings file (for editors).
+    Schema(schema::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Drift(args) => drift::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Schema(args) => schema::run(&args),
     }
 }
 

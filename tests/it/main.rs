@@ -8,6 +8,7 @@ mod import;
 mod plan;
 mod platform;
 mod refresh;
+mod schema;
 mod state;
 mod support;
 mod validate;
