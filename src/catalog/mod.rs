@@ -6,6 +6,7 @@ pub mod categories;
 pub mod check;
 pub mod codes;
 pub mod diagnostics;
+pub mod fields;
 pub mod model;
 pub mod raw;
 pub mod render;
