@@ -1,6 +1,7 @@
 //! The command line: one file per command, each a documented clap `Args` struct and a `run`.
 
 pub mod apply;
+pub mod color;
 pub mod drift;
 pub mod dump;
 pub mod emulator;
@@ -25,6 +26,10 @@ pub struct Cli {
     /// The settings file [default: ./coursesync.toml]
     #[arg(long, global = true, env = crate::settings::ENV_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: color::ColorWhen,
 
     #[command(subcommand)]
     pub command: Command,

@@ -11,4 +11,5 @@ mod refresh;
 mod schema;
 mod state;
 mod support;
+mod terminal;
 mod validate;
