@@ -2,10 +2,12 @@
 
 pub mod apply;
 pub mod color;
+pub mod completions;
 pub mod drift;
 pub mod dump;
 pub mod emulator;
 pub mod import;
+pub mod man;
 pub mod plan;
 pub mod refresh;
 pub mod schema;
@@ -59,6 +61,10 @@ pub enum Command {
     Dump(dump::Args),
     /// Print the JSON Schema of a course file or of the settings file (for editors).
     Schema(schema::Args),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(completions::Args),
+    /// Print the manual page, or write every command's page into a directory (for packagers).
+    Man(man::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -75,6 +81,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Schema(args) => schema::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

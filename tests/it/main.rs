@@ -2,6 +2,7 @@
 
 mod apply;
 mod apply_faults;
+mod completions;
 mod drift;
 mod emulator;
 mod import;
