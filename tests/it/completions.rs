@@ -34,12 +34,12 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
 
 /// Every command path with subcommands, and each one's visible subcommands and long flags,
 /// from the command-line definition.
-fn tree(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, clap::Command)>) {
-    out.push((path.clone(), cmd.clone()));
+fn tree(cmd: &clap::Command, path: &[String], out: &mut Vec<(Vec<String>, clap::Command)>) {
+    out.push((path.to_vec(), cmd.clone()));
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let mut p = path.clone();
+        let mut p = path.to_vec();
         p.push(sub.get_name().to_string());
-        tree(sub, p, out);
+        tree(sub, &p, out);
     }
 }
 
@@ -52,7 +52,7 @@ fn bash_completes_every_subcommand_and_flag() {
     std::fs::write(&script, &out.stdout).unwrap();
 
     let mut commands = Vec::new();
-    tree(&coursesync::cli::Cli::command(), Vec::new(), &mut commands);
+    tree(&coursesync::cli::Cli::command(), &[], &mut commands);
     let names: Vec<String> = commands.iter().map(|(p, _)| p.join(" ")).collect();
     for expected in [
         "validate",
