@@ -7,6 +7,7 @@ pub mod drift;
 pub mod dump;
 pub mod emulator;
 pub mod import;
+pub mod init;
 pub mod man;
 pub mod plan;
 pub mod refresh;
@@ -61,6 +62,9 @@ pub enum Command {
     Dump(dump::Args),
     /// Print the JSON Schema of a course file or of the settings file (for editors).
     Schema(schema::Args),
+    /// Scaffold a new catalog repository (settings, an example course, editor schemas, CI);
+    /// never overwrites anything.
+    Init(init::Args),
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     Completions(completions::Args),
     /// Print the manual page, or write every command's page into a directory (for packagers).
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Schema(args) => schema::run(&args),
+        Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
     }

@@ -6,6 +6,7 @@ mod completions;
 mod drift;
 mod emulator;
 mod import;
+mod init;
 mod plan;
 mod platform;
 mod refresh;
