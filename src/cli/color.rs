@@ -64,6 +64,11 @@ pub fn stdout_enabled() -> bool {
     anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
+/// Whether text written to stderr should be coloured, under the global choice.
+pub fn stderr_enabled() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

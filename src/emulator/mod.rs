@@ -42,6 +42,9 @@ use anyhow::Context as _;
 pub use faults::{FaultKind, FaultSpec};
 pub use model::{CallRecord, CallbackRecord, Counts, Resource, StoredProduct, Version};
 
+/// A listener for every call the emulator logs.
+pub type OnCall = std::sync::Arc<dyn Fn(&CallRecord) + Send + Sync>;
+
 /// How to run an emulator.
 #[derive(Clone)]
 pub struct Config {
@@ -61,8 +64,8 @@ pub struct Config {
     pub fault_seed: Option<u64>,
     /// `expires_in` of issued tokens (platform-api.md §2.2: 7200 s).
     pub token_ttl: Duration,
-    /// Print one line per call on stderr.
-    pub log_calls: bool,
+    /// Told of every call as it is logged (the `emulator` command prints a line per call).
+    pub on_call: Option<OnCall>,
 }
 
 impl Default for Config {
@@ -77,7 +80,7 @@ impl Default for Config {
             faults: Vec::new(),
             fault_seed: None,
             token_ttl: Duration::from_hours(2),
-            log_calls: false,
+            on_call: None,
         }
     }
 }
@@ -96,24 +99,6 @@ impl std::fmt::Debug for Config {
             .field("fault_seed", &self.fault_seed)
             .field("token_ttl", &self.token_ttl)
             .finish_non_exhaustive()
-    }
-}
-
-/// Parses `500ms`, `2s`, `1m` (and a bare number of seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 500ms, 2s, 1m"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("`{s}` is not a duration like 500ms, 2s, 1m")),
     }
 }
 
