@@ -11,7 +11,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::catalog::schema as js;
+use crate::schema as js;
 
 /// Path of the settings file (overrides the default `./coursesync.toml`).
 pub const ENV_CONFIG: &str = "COURSESYNC_CONFIG";

@@ -171,7 +171,7 @@ fn the_editor_mapping_points_at_the_schemas_init_wrote() {
             .unwrap();
         let value: toml::Value =
             toml::from_str(&std::fs::read_to_string(repo.join(file)).unwrap()).unwrap();
-        let json = coursesync::catalog::schema::toml_to_json(&value);
+        let json = coursesync::schema::toml_to_json(&value);
         let errors: Vec<String> = validator
             .iter_errors(&json)
             .map(|e| e.to_string())

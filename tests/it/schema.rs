@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use coursesync::catalog::schema::toml_to_json;
 use coursesync::ops::schema::{Kind, generate};
+use coursesync::schema::toml_to_json;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
