@@ -52,7 +52,10 @@ pub struct RawCourse {
     /// Whether the course is listed (上架); false delists it (下架). Default true.
     #[schemars(with = "Option<bool>")]
     pub listed: Option<S<bool>>,
-    /// The price (price_info), in whole fen (分): 4900 is 49.00 yuan.
+    /// The price (price_info), in whole fen (分): 4900 is 49.00 yuan. Exactly one form:
+    /// real_price, or range_min_price with range_max_price. Checked by validate, not by this
+    /// schema: 0 < real_price <= price <= 1000000, 0 < range_min_price <= price <=
+    /// range_max_price <= 1000000.
     #[schemars(required, with = "RawPrice")]
     pub price: Option<S<RawPrice>>,
     /// The mini-program page that opens the course (path_info).
@@ -70,7 +73,9 @@ pub struct RawCourse {
     /// A gift that comes with the course (gift_info).
     #[schemars(with = "Option<RawGift>")]
     pub gift: Option<S<RawGift>>,
-    /// Course parameters (course_params).
+    /// Course parameters (course_params): teacher_id or institution_id (or both), course_num,
+    /// and optionally the refund rule and the dates (TOML dates or datetimes, not strings;
+    /// without an offset they are China time, +08:00).
     #[schemars(required, with = "RawCourseParams")]
     pub course: Option<S<RawCourseParams>>,
 }
