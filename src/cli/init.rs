@@ -10,7 +10,7 @@ use crate::ops::init;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The new repository's directory; created when missing.
-    #[arg(default_value = ".", value_name = "DIR")]
+    #[arg(default_value = ".", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: PathBuf,
 }
 

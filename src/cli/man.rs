@@ -12,7 +12,7 @@ use clap::CommandFactory as _;
 pub struct Args {
     /// Write every page (coursesync.1, coursesync-validate.1, ...) into DIR instead of printing
     /// coursesync.1.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 }
 
