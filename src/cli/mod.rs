@@ -12,6 +12,7 @@ pub mod init;
 pub mod man;
 pub mod plan;
 pub mod refresh;
+pub mod roles;
 pub mod schema;
 pub mod state;
 pub mod status;
@@ -59,6 +60,9 @@ pub enum Command {
     Import(import::Args),
     /// Write products as the platform shows them as course files.
     Dump(dump::Args),
+    /// Who may publish: each teacher and institution the catalog names, its authorisation of
+    /// the app and its category qualifications; exit 2 when some course is blocked.
+    Roles(roles::Args),
     /// Print the JSON Schema of a course file or of the settings file (for editors).
     Schema(schema::Args),
     /// Scaffold a new catalog repository (settings, an example course, editor schemas, CI);
@@ -83,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Drift(args) => drift::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Roles(args) => roles::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Schema(args) => schema::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),

@@ -399,6 +399,69 @@ fn the_github_workflow_has_the_shape_ci_needs() {
     assert!(commit.contains("git add state/") && commit.contains("git pull --rebase"));
 }
 
+#[test]
+fn the_github_plan_step_writes_the_marked_plan_even_when_the_plan_fails() {
+    let (tmp, repo) = initialised();
+    let bin = shims(tmp.path());
+    let ci = yaml(&repo, GITHUB_WORKFLOW);
+    let plan_job = job(&ci, "plan");
+    let (_, script) = step(plan_job, "Plan");
+    let (_, fail) = step(plan_job, "Fail when the plan failed");
+    assert!(fail.contains("exit 1"), "{fail}");
+    let fail_if = plan_job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Fail when the plan failed"))
+        .and_then(|s| s["if"].as_str())
+        .unwrap();
+    assert!(
+        fail_if.contains("steps.plan.outputs.status != '0'"),
+        "{fail_if}"
+    );
+
+    let runner = tmp.path().join("runner");
+    std::fs::create_dir_all(&runner).unwrap();
+    let run_step = |round: &str| {
+        let output = runner.join(format!("output-{round}"));
+        let summary = runner.join(format!("summary-{round}"));
+        let out = bash(
+            &repo,
+            &bin,
+            script,
+            &[
+                ("RUNNER_TEMP", runner.to_str().unwrap()),
+                ("GITHUB_OUTPUT", output.to_str().unwrap()),
+                ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ],
+        );
+        code(&out, 0);
+        let plan = std::fs::read_to_string(runner.join("plan.md")).unwrap();
+        assert_eq!(std::fs::read_to_string(summary).unwrap(), plan);
+        (plan, std::fs::read_to_string(output).unwrap())
+    };
+    let (plan, output) = run_step("ok");
+    assert!(
+        plan.starts_with("<!-- coursesync-plan -->\n### coursesync plan\n"),
+        "{plan}"
+    );
+    assert!(plan.contains("**Plan: 1 to add"), "{plan}");
+    assert_eq!(output, "status=0\n");
+
+    // A plan that fails is posted all the same, saying so; the status fails the check later.
+    let course = repo.join("catalog/example-101.toml");
+    let text = std::fs::read_to_string(&course).unwrap();
+    std::fs::write(
+        &course,
+        text.replace("real_price = 990", "real_price = 9990"),
+    )
+    .unwrap();
+    let (plan, output) = run_step("failed");
+    assert!(plan.starts_with("<!-- coursesync-plan -->\n"), "{plan}");
+    assert!(plan.contains("**coursesync plan exited 1**"), "{plan}");
+    assert_eq!(output, "status=1\n");
+}
+
 /// A bare `origin` holding a fresh init'd repository on `main`, and two clones of it: `a` (the
 /// CI job) and `b` (someone merging at the same time).
 struct Remote {
