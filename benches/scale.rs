@@ -187,8 +187,8 @@ fn seed_all_applied(settings_path: &Path) {
     let settings = Settings::load(Some(settings_path)).unwrap();
     let _ = std::fs::remove_dir_all(settings.state_path.parent().unwrap());
     let state = State::open(&settings.state_path).unwrap();
-    let prepared = plan::prepare::prepare(&settings, true).unwrap();
-    let desired = plan::desired(&prepared.loaded.catalog, &prepared.digests);
+    let (loaded, digests) = plan::prepare::load_with_digests(&settings).unwrap();
+    let desired = plan::desired(&loaded.catalog, &digests);
     let records: Vec<CourseRecord> = desired
         .iter()
         .enumerate()
@@ -223,9 +223,9 @@ fn seed_all_applied(settings_path: &Path) {
                  updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .unwrap();
-        for course in &prepared.loaded.catalog.courses {
+        for course in &loaded.catalog.courses {
             for u in course.file_uses() {
-                let key = plan::resource_key(&u.file, &prepared.digests);
+                let key = plan::resource_key(&u.file, &digests);
                 stmt.execute(rusqlite::params![
                     key,
                     u.resource_type,

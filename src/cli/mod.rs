@@ -12,6 +12,7 @@ pub mod init;
 pub mod man;
 pub mod plan;
 pub mod refresh;
+pub mod report;
 pub mod roles;
 pub mod schema;
 pub mod state;
@@ -60,6 +61,8 @@ pub enum Command {
     Import(import::Args),
     /// Write products as the platform shows them as course files.
     Dump(dump::Args),
+    /// Write one self-contained HTML page with where every course stands.
+    Report(report::Args),
     /// Who may publish: each teacher and institution the catalog names, its authorisation of
     /// the app and its category qualifications; exit 2 when some course is blocked.
     Roles(roles::Args),
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Drift(args) => drift::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Report(args) => report::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Roles(args) => roles::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Schema(args) => schema::run(&args),
         Command::Init(args) => init::run(&args),

@@ -13,6 +13,7 @@ pub mod import;
 pub mod init;
 pub mod plan;
 pub mod refresh;
+pub mod report;
 pub mod roles;
 pub mod schema;
 pub mod state;

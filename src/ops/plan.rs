@@ -27,7 +27,7 @@ pub struct Request {
 /// is computed once. Then the roles preflight withholds the courses whose teacher or institution
 /// may not publish them, whenever the platform can be reached ([`super::roles::check_plan`]).
 pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
-    let mut prepared = prepare::prepare(settings, true)?;
+    let mut inputs = prepare::read_state(settings, true)?;
     if request.refresh
         && let Some((report, full)) = super::drift::check(settings)?
     {
@@ -38,13 +38,13 @@ pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
                 e.message
             );
         }
-        crate::drift::fold_into(&mut prepared.state, &report, &full);
+        crate::drift::fold_into(&mut inputs.view, &report, &full);
     }
     let options = plan::Options {
         prune: settings.prune,
         targets: request.targets.clone(),
     };
-    let mut plan = prepared.diff(&options);
+    let mut plan = prepare::prepare_with(settings, inputs, &options)?.plan();
     super::roles::check_plan(settings, &mut plan, request.offline)?;
     Ok(plan)
 }
@@ -70,7 +70,7 @@ pub fn load_saved(settings: &Settings, path: &Path) -> anyhow::Result<Plan> {
         .with_context(|| format!("reading the plan {}", path.display()))?;
     let saved: Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a coursesync plan", path.display()))?;
-    let prepared = prepare::prepare(settings, true)?;
+    let prepared = prepare::prepare(settings, true, &plan::Options::default())?;
     let digest = prepared.catalog_digest();
     plan::check_fresh(&saved, &prepared.state, &digest).map_err(|stale| {
         anyhow::anyhow!("refusing a stale plan: {stale}").context(Hint(

@@ -89,6 +89,28 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds `other`'s counts to these (every field: a new count must be added here too).
+    pub fn absorb(&mut self, other: &Summary) {
+        let Summary {
+            add,
+            modify,
+            path_only,
+            listing,
+            delist,
+            uploads,
+            in_review,
+            rejected,
+        } = *other;
+        self.add += add;
+        self.modify += modify;
+        self.path_only += path_only;
+        self.listing += listing;
+        self.delist += delist;
+        self.uploads += uploads;
+        self.in_review += in_review;
+        self.rejected += rejected;
+    }
+
     /// The one line scripts parse (PRODUCT.md "How the plan decides"); the words never change
     /// with the counts.
     pub fn line(&self) -> String {
@@ -233,14 +255,15 @@ pub fn desired<'a>(catalog: &'a Catalog, digests: &HashMap<String, String>) -> V
         .collect()
 }
 
-/// The catalog's digest: what a saved plan was made from.
-pub fn catalog_digest<'a>(courses: impl IntoIterator<Item = (&'a Course, &'a str)>) -> String {
+/// The catalog's digest: what a saved plan was made from. `courses`: (course_id, payload hash,
+/// listed) of every course, in course_id order.
+pub fn catalog_digest<'a>(courses: impl IntoIterator<Item = (&'a str, &'a str, bool)>) -> String {
     let mut h = Sha256::new();
-    for (course, hash) in courses {
-        h.update(course.course_id.as_bytes());
+    for (course_id, hash, listed) in courses {
+        h.update(course_id.as_bytes());
         h.update([0]);
         h.update(hash.as_bytes());
-        h.update(if course.listed { b"\x01" } else { b"\x00" });
+        h.update(if listed { b"\x01" } else { b"\x00" });
     }
     hex::encode(h.finalize())
 }
@@ -255,68 +278,190 @@ pub fn diff(
     diff_desired(&desired(catalog, digests), digests, state, options)
 }
 
-/// [`diff`] over payloads computed already (by [`prepare::prepare`], say).
+/// [`diff`] over payloads computed already.
 pub fn diff_desired(
     desired: &[Desired<'_>],
     digests: &HashMap<String, String>,
     state: &StateView,
     options: &Options,
 ) -> Plan {
-    let catalog_digest = catalog_digest(desired.iter().map(|d| (d.course, d.hash.as_str())));
-    let targeted = |id: &str| options.targets.is_empty() || options.targets.iter().any(|t| t == id);
+    let entries = desired
+        .iter()
+        .map(|d| {
+            let decided = if options.targeted(&d.course.course_id) {
+                decide_one(d, state.courses.get(&d.course.course_id))
+            } else {
+                Decided::default()
+            };
+            let course = decided
+                .sends()
+                .then_some(std::borrow::Cow::Borrowed(d.course));
+            Entry::new(
+                d.course.course_id.clone(),
+                d.hash.clone(),
+                d.course.listed,
+                decided,
+                course,
+            )
+        })
+        .collect();
+    assemble(entries, digests, state, options)
+}
+
+impl Options {
+    /// Whether `course_id` is planned (no targets: every course).
+    pub fn targeted(&self, course_id: &str) -> bool {
+        self.targets.is_empty() || self.targets.iter().any(|t| t == course_id)
+    }
+}
+
+/// What the planner decided for one catalog course on its own: its change (if any), the notes
+/// about it, and its counts.
+#[derive(Debug, Default)]
+pub struct Decided {
+    pub change: Option<CourseChange>,
+    pub notes: Vec<Note>,
+    pub summary: Summary,
+}
+
+impl Decided {
+    /// Whether the change sends the course's payload (its files then become uploads).
+    pub fn sends(&self) -> bool {
+        self.change.as_ref().is_some_and(|c| c.send.is_some())
+    }
+}
+
+/// One catalog course as [`assemble`] takes it: small when nothing was decided for it (about
+/// 170 bytes with its strings), which is most courses of a plan over a large catalog.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    pub course_id: String,
+    /// The payload hash (for the catalog digest).
+    pub hash: String,
+    pub listed: bool,
+    /// The decision, unless it was empty (no change, no note, no count).
+    pub detail: Option<Box<Detail<'a>>>,
+}
+
+/// What was decided for a course, and the course itself when its change sends it (its files).
+#[derive(Debug)]
+pub struct Detail<'a> {
+    pub decided: Decided,
+    pub course: Option<std::borrow::Cow<'a, Course>>,
+}
+
+impl<'a> Entry<'a> {
+    pub fn new(
+        course_id: String,
+        hash: String,
+        listed: bool,
+        decided: Decided,
+        course: Option<std::borrow::Cow<'a, Course>>,
+    ) -> Entry<'a> {
+        let empty = decided.change.is_none()
+            && decided.notes.is_empty()
+            && decided.summary == Summary::default();
+        Entry {
+            course_id,
+            hash,
+            listed,
+            detail: (!empty).then(|| Box::new(Detail { decided, course })),
+        }
+    }
+
+    /// Whether the course is sent (its course is kept for its files).
+    pub fn sends(&self) -> bool {
+        self.detail.as_ref().is_some_and(|d| d.course.is_some())
+    }
+}
+
+/// Decides one course against its record (pure): the rows of "How the plan decides".
+pub fn decide_one(d: &Desired<'_>, record: Option<&CourseRecord>) -> Decided {
+    let mut decided = Decided::default();
+    decided.change = decide(d, record, &mut decided.notes, &mut decided.summary);
+    decided
+}
+
+/// The plan from every course's decision: the uploads the sending courses need (each file once
+/// per resource type, unless state has it uploaded already), the courses state knows and the
+/// catalog no longer has, and everything in a stable order.
+pub fn assemble(
+    entries: Vec<Entry<'_>>,
+    digests: &HashMap<String, String>,
+    state: &StateView,
+    options: &Options,
+) -> Plan {
+    let catalog_digest = catalog_digest(
+        entries
+            .iter()
+            .map(|e| (e.course_id.as_str(), e.hash.as_str(), e.listed)),
+    );
     let mut summary = Summary::default();
     let mut courses = Vec::new();
     let mut notes = Vec::new();
     let mut uploads: BTreeMap<(String, i64), Upload> = BTreeMap::new();
+    let mut present: BTreeSet<String> = BTreeSet::new();
 
-    for d in desired.iter().filter(|d| targeted(&d.course.course_id)) {
-        let record = state.courses.get(&d.course.course_id);
-        let Some(mut change) = decide(d, record, &mut notes, &mut summary) else {
+    for entry in entries {
+        present.insert(entry.course_id);
+        let Some(detail) = entry.detail else {
             continue;
         };
-        if matches!(change.send, Some(Send::Add | Send::AddAgain | Send::Modify)) {
-            for u in d.course.file_uses() {
-                let key = resource_key(&u.file, digests);
-                let done = state
-                    .resources
-                    .get(&(key.clone(), u.resource_type))
-                    .is_some_and(|r| r.status == UPLOAD_DONE);
-                if done {
-                    continue;
+        let Detail {
+            decided:
+                Decided {
+                    change,
+                    notes: course_notes,
+                    summary: counts,
+                },
+            course,
+        } = *detail;
+        summary.absorb(&counts);
+        notes.extend(course_notes);
+        let Some(mut change) = change else {
+            continue;
+        };
+        if let Some(course) = course.as_deref() {
+            if matches!(change.send, Some(Send::Add | Send::AddAgain | Send::Modify)) {
+                for u in course.file_uses() {
+                    let key = resource_key(&u.file, digests);
+                    let done = state
+                        .resources
+                        .get(&(key.clone(), u.resource_type))
+                        .is_some_and(|r| r.status == UPLOAD_DONE);
+                    if done {
+                        continue;
+                    }
+                    change.uploads.push(key.clone());
+                    let upload = uploads
+                        .entry((key.clone(), u.resource_type))
+                        .or_insert_with(|| Upload {
+                            key,
+                            resource_type: u.resource_type,
+                            source: u.file.as_str().to_string(),
+                            is_url: matches!(u.file, FileRef::Url(_)),
+                            needed_by: Vec::new(),
+                        });
+                    upload.needed_by.push(course.course_id.clone());
                 }
-                change.uploads.push(key.clone());
-                let entry = uploads
-                    .entry((key.clone(), u.resource_type))
-                    .or_insert_with(|| Upload {
-                        key,
-                        resource_type: u.resource_type,
-                        source: u.file.as_str().to_string(),
-                        is_url: matches!(u.file, FileRef::Url(_)),
-                        needed_by: Vec::new(),
-                    });
-                entry.needed_by.push(d.course.course_id.clone());
+                change.uploads.sort();
+                change.uploads.dedup();
             }
-            change.uploads.sort();
-            change.uploads.dedup();
-        }
-        if change.send.is_some() {
-            for u in d.course.file_uses() {
-                if let FileRef::Local(rel) = &u.file {
-                    change
-                        .files
-                        .insert(format!("sha256:{}", digests[rel]), rel.clone());
+            if change.send.is_some() {
+                for u in course.file_uses() {
+                    if let FileRef::Local(rel) = &u.file
+                        && let Some(digest) = digests.get(rel)
+                    {
+                        change.files.insert(format!("sha256:{digest}"), rel.clone());
+                    }
                 }
             }
         }
         courses.push(change);
     }
 
-    let present: BTreeSet<&str> = desired
-        .iter()
-        .map(|d| d.course.course_id.as_str())
-        .collect();
     for (id, record) in &state.courses {
-        if present.contains(id.as_str()) || !targeted(id) {
+        if present.contains(id) || !options.targeted(id) {
             continue;
         }
         removed(
@@ -330,6 +475,9 @@ pub fn diff_desired(
 
     courses.sort_by(|a, b| a.course_id.cmp(&b.course_id));
     let mut uploads: Vec<Upload> = uploads.into_values().collect();
+    for u in &mut uploads {
+        u.needed_by.sort();
+    }
     uploads.sort_by(|a, b| (&a.source, a.resource_type).cmp(&(&b.source, b.resource_type)));
     summary.uploads = uploads.len();
     notes.sort_by(|a, b| a.course_id.cmp(&b.course_id));

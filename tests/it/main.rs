@@ -10,6 +10,7 @@ mod init;
 mod plan;
 mod platform;
 mod refresh;
+mod report;
 mod roles;
 mod schema;
 mod state;

@@ -52,18 +52,31 @@ fn set_prune(p: &Project) {
 }
 
 /// The plan the library makes for the project as it is now.
+/// Made the way `coursesync plan` makes it (one streaming pass that keeps only changed payloads),
+/// and checked against the reference: `plan::diff` over the whole catalog and state.
 fn plan_for(p: &Project, targets: &[&str]) -> Plan {
     let s = settings(p);
-    let prepared = plan::prepare::prepare(&s, false).unwrap();
-    plan::diff(
-        &prepared.loaded.catalog,
-        &prepared.digests,
-        &prepared.state,
-        &Options {
-            prune: s.prune,
-            targets: targets.iter().map(ToString::to_string).collect(),
-        },
-    )
+    let options = Options {
+        prune: s.prune,
+        targets: targets.iter().map(ToString::to_string).collect(),
+    };
+    let streamed = plan::prepare::prepare(&s, false, &options).unwrap().plan();
+    let (loaded, digests) = plan::prepare::load_with_digests(&s).unwrap();
+    let mut state_view = plan::StateView::default();
+    if let Some(st) = State::open_readonly(&s.state_path).unwrap() {
+        state_view = plan::StateView {
+            lineage: Some(st.lineage()),
+            serial: st.serial(),
+            courses: st.courses().unwrap(),
+            resources: st.resources().unwrap(),
+        };
+    }
+    let reference = plan::diff(&loaded.catalog, &digests, &state_view, &options);
+    assert_eq!(
+        streamed, reference,
+        "the streamed plan differs from plan::diff"
+    );
+    streamed
 }
 
 fn make_plan(p: &Project) -> Plan {
@@ -72,8 +85,8 @@ fn make_plan(p: &Project) -> Plan {
 
 /// Every course's canonical payload and hash as the catalog is now.
 fn payloads(p: &Project) -> HashMap<String, (Value, String)> {
-    let prepared = plan::prepare::prepare(&settings(p), false).unwrap();
-    plan::desired(&prepared.loaded.catalog, &prepared.digests)
+    let (loaded, digests) = plan::prepare::load_with_digests(&settings(p)).unwrap();
+    plan::desired(&loaded.catalog, &digests)
         .into_iter()
         .map(|d| (d.course.course_id.clone(), (d.payload, d.hash)))
         .collect()
@@ -113,12 +126,12 @@ fn seed(p: &Project, records: &[CourseRecord]) {
 
 /// Records a finished upload (status 2) for every file every course of the catalog uses now.
 fn seed_uploads(p: &Project) {
-    let prepared = plan::prepare::prepare(&settings(p), false).unwrap();
+    let (loaded, digests) = plan::prepare::load_with_digests(&settings(p)).unwrap();
     let st = state(p);
-    for course in &prepared.loaded.catalog.courses {
+    for course in &loaded.catalog.courses {
         for u in course.file_uses() {
             st.put_resource(&done_upload(
-                &plan::resource_key(&u.file, &prepared.digests),
+                &plan::resource_key(&u.file, &digests),
                 u.resource_type,
             ))
             .unwrap();
@@ -1045,7 +1058,7 @@ fn markdown_of_3000_new_courses_fits_a_pr_comment() {
 // Saved plans.
 
 fn current(p: &Project) -> (plan::StateView, String) {
-    let prepared = plan::prepare::prepare(&settings(p), false).unwrap();
+    let prepared = plan::prepare::prepare(&settings(p), false, &Options::default()).unwrap();
     let digest = prepared.catalog_digest();
     (prepared.state, digest)
 }
