@@ -52,12 +52,13 @@ pub mod plan;
 pub mod platform;
 pub mod report;
 pub mod roles;
+pub mod schema;
 pub mod settings;
 pub mod state;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 /// Exit codes shared by every command (PRODUCT.md "Commands").
 pub mod exit {
@@ -73,8 +74,18 @@ pub mod exit {
 pub fn main() -> ExitCode {
     // clap exits 2 on a usage error, which scripts would read as "changes" (plan
     // --detailed-exitcode) or "drift"; a usage error is an error: 1.
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let early_color = cli::color::from_args(&args).unwrap_or_default();
+    early_color.apply();
+    let parsed = cli::Cli::command()
+        .color(early_color.for_clap())
+        .try_get_matches_from(args)
+        .and_then(|mut matches| cli::Cli::from_arg_matches_mut(&mut matches));
+    let cli = match parsed {
+        Ok(cli) => {
+            cli.color.apply();
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {

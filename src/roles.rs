@@ -86,12 +86,13 @@ pub struct Category {
 }
 
 impl Category {
-    /// The names known offline (platform-api.md §10), e.g. "少儿成长 / 少儿编程".
-    pub fn name(self) -> Option<&'static str> {
+    /// The names known offline (platform-api.md §10), e.g. "少儿成长 / 少儿编程"; `None` for a
+    /// pair the table does not hold or names no name for.
+    pub fn name(self) -> Option<String> {
         crate::catalog::categories::KNOWN
             .iter()
-            .find(|(f, s, _)| *f == self.first_class && *s == self.second_class)
-            .map(|(_, _, name)| *name)
+            .find(|row| row.0 == self.first_class && row.1 == self.second_class)
+            .and_then(|row| Some(format!("{} / {}", row.2?, row.3?)))
     }
 }
 
@@ -99,10 +100,8 @@ impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.first_class, self.second_class)?;
         match self.name() {
-            Some(name) if !name.starts_with(|c: char| c.is_ascii_digit()) => {
-                write!(f, " ({name})")
-            }
-            _ => Ok(()),
+            Some(name) => write!(f, " ({name})"),
+            None => Ok(()),
         }
     }
 }

@@ -8,7 +8,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
+
+use crate::schema as js;
 
 /// Path of the settings file (overrides the default `./coursesync.toml`).
 pub const ENV_CONFIG: &str = "COURSESYNC_CONFIG";
@@ -94,36 +97,58 @@ impl fmt::Display for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Which platform the commands talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
+    /// The platform itself: developer-product.zijieapi.com (course API) and
+    /// developer.toutiao.com (token).
     Production,
+    /// The platform's sandbox, open-sandbox.douyin.com, for rehearsals.
     Sandbox,
-    /// The embedded emulator, in-process, data under `state/local-platform.db`.
+    /// The embedded emulator, in-process, data under `state/local-platform.db`: no network, no
+    /// credentials.
     Local,
 }
 
-/// The settings file as written (raw layer: unknown keys are errors).
-#[derive(Debug, Deserialize)]
+// The settings file as written (raw layer: unknown keys are errors). Its JSON Schema
+// ([`json_schema`]) is derived from these types; their doc comments are its descriptions.
+
+/// coursesync settings (coursesync.toml). Reference: docs/catalog-format.md, "Settings".
+/// Credentials never go here: they come from COURSESYNC_APP_SECRET or COURSESYNC_ACCESS_TOKEN.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "coursesync settings")]
 struct RawSettings {
+    /// The mini-program and the platform it talks to.
     app: RawApp,
+    /// Where the course files are, and where the platform fetches their files.
     #[serde(default)]
     catalog: RawCatalog,
+    /// The state file.
     #[serde(default)]
     state: RawState,
+    /// How the commands call the platform.
     #[serde(default)]
     apply: RawApply,
 }
 
-#[derive(Debug, Deserialize)]
+/// The mini-program and the platform it talks to.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "App")]
 struct RawApp {
+    /// The mini-program's appid (tt...). Not blank.
+    #[schemars(with = "js::NonBlank")]
     appid: String,
+    /// Which platform: production, sandbox, or local (the embedded emulator).
     #[serde(default = "default_environment")]
     environment: Environment,
+    /// One root URL for every API family, replacing the scheme and host (the paths stay as in
+    /// production); overrides environment. COURSESYNC_BASE_URL overrides it.
     base_url: Option<String>,
-    /// An operating partner acting for its teachers and institutions (PRODUCT.md "Settings").
+    /// The entity id (E_...) of an operating partner (代运营服务商) acting for its teachers and
+    /// institutions; sent with the role-system calls that take partner_entity_id.
     partner_entity_id: Option<String>,
 }
 
@@ -131,11 +156,18 @@ fn default_environment() -> Environment {
     Environment::Local
 }
 
-#[derive(Debug, Deserialize)]
+/// The catalog.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Catalog")]
 struct RawCatalog {
+    /// The catalog directory, relative to the settings file's directory.
     #[serde(default = "default_catalog_dir")]
     dir: PathBuf,
+    /// Where CI publishes the catalog directory: the platform fetches a file catalog/a/b.mp4 as
+    /// assets_base_url + "a/b.mp4" + "?sha256=<hex>". An http:// or https:// URL. Not used with
+    /// environment = "local" (coursesync serves the files itself).
+    #[schemars(regex(pattern = "^https?://"))]
     assets_base_url: Option<String>,
 }
 
@@ -152,9 +184,13 @@ fn default_catalog_dir() -> PathBuf {
     PathBuf::from("catalog")
 }
 
-#[derive(Debug, Deserialize)]
+/// The state file.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "State")]
 struct RawState {
+    /// The SQLite state file, relative to the settings file's directory; written only by
+    /// coursesync. Commit it.
     #[serde(default = "default_state_path")]
     path: PathBuf,
 }
@@ -171,20 +207,29 @@ fn default_state_path() -> PathBuf {
     PathBuf::from("state/coursesync.db")
 }
 
-#[derive(Debug, Deserialize)]
+/// How the commands call the platform (every command that calls it, not only apply).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Apply")]
 struct RawApply {
+    /// Platform requests in flight, 1 to 256.
     #[serde(default = "default_concurrency")]
+    #[schemars(range(min = 1, max = 256))]
     concurrency: usize,
+    /// Client-side rate limit, requests per second for all endpoints together; more than 0.
     #[serde(default = "default_max_qps")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     max_qps: f64,
+    /// Delist courses whose files were removed from the catalog (only when true).
     #[serde(default)]
     prune: bool,
-    /// Seconds; default 30 minutes (PRODUCT.md "Waits are bounded").
+    /// Seconds apply waits for one upload to finish; default 30 minutes (PRODUCT.md "Waits are
+    /// bounded").
     #[serde(default = "default_upload_timeout")]
     upload_timeout: u64,
-    /// Seconds one HTTP request may take before it counts as a (retried) timeout; default 30.
+    /// Seconds one HTTP request may take before it counts as a (retried) timeout; at least 1.
     #[serde(default = "default_request_timeout")]
+    #[schemars(range(min = 1))]
     request_timeout: u64,
 }
 
@@ -211,6 +256,11 @@ fn default_upload_timeout() -> u64 {
 }
 fn default_request_timeout() -> u64 {
     30
+}
+
+/// The draft-07 JSON Schema of the settings file, derived from the types that parse it.
+pub fn json_schema() -> serde_json::Value {
+    js::finish(js::generator().into_root_schema_for::<RawSettings>())
 }
 
 /// Resolved settings: absolute paths, environment applied.

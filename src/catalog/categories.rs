@@ -1,36 +1,44 @@
 //! The category codes known offline (platform-api.md §10). The platform's `query_class_info` is
 //! authoritative at run time; this table only lets `validate` warn about a likely typo.
 
-/// (first_class, second_class, name) — names are [?] where the sources give none.
-pub const KNOWN: &[(i64, i64, &str)] = &[
-    (10000, 10100, "少儿成长 / 家长教育"),
-    (10000, 10300, "少儿成长 / 少儿编程"),
-    (10000, 10400, "少儿成长 / 儿童兴趣"),
-    (30000, 30100, "语言培训 / 英语"),
-    (30000, 30200, "语言培训 / 汉语学习"),
-    (40000, 40600, "40000 / 40600"),
-    (50000, 50300, "50000 / 50300"),
-    (50000, 51700, "50000 / 51700"),
-    (70000, 70500, "70000 / 70500"),
+/// (first_class, second_class, first_class name, second_class name); a name is `None` where
+/// the sources give none [?].
+pub const KNOWN: &[(i64, i64, Option<&str>, Option<&str>)] = &[
+    (10000, 10100, Some("少儿成长"), Some("家长教育")),
+    (10000, 10300, Some("少儿成长"), Some("少儿编程")),
+    (10000, 10400, Some("少儿成长"), Some("儿童兴趣")),
+    (30000, 30100, Some("语言培训"), Some("英语")),
+    (30000, 30200, Some("语言培训"), Some("汉语学习")),
+    (40000, 40600, None, None),
+    (50000, 50300, None, None),
+    (50000, 51700, None, None),
+    (70000, 70500, None, None),
 ];
 
+/// The name of a first_class code, when the table knows one.
+pub fn first_name(code: i64) -> Option<&'static str> {
+    KNOWN.iter().find(|row| row.0 == code).and_then(|row| row.2)
+}
+
+/// The name of a second_class code, when the table knows one.
+pub fn second_name(code: i64) -> Option<&'static str> {
+    KNOWN.iter().find(|row| row.1 == code).and_then(|row| row.3)
+}
+
 pub fn is_known_first(code: i64) -> bool {
-    KNOWN.iter().any(|(f, _, _)| *f == code)
+    KNOWN.iter().any(|row| row.0 == code)
 }
 
 /// The first_class a known second_class belongs to.
 pub fn parent_of(second: i64) -> Option<i64> {
-    KNOWN
-        .iter()
-        .find(|(_, s, _)| *s == second)
-        .map(|(f, _, _)| *f)
+    KNOWN.iter().find(|row| row.1 == second).map(|row| row.0)
 }
 
 /// The nearest known first_class code.
 pub fn nearest_first(code: i64) -> i64 {
     KNOWN
         .iter()
-        .map(|(f, _, _)| *f)
+        .map(|row| row.0)
         .min_by_key(|f| (f - code).abs())
         .expect("table is not empty")
 }
@@ -39,11 +47,11 @@ pub fn nearest_first(code: i64) -> i64 {
 pub fn nearest_second(first: i64, code: i64) -> i64 {
     let under: Vec<i64> = KNOWN
         .iter()
-        .filter(|(f, _, _)| *f == first)
-        .map(|(_, s, _)| *s)
+        .filter(|row| row.0 == first)
+        .map(|row| row.1)
         .collect();
     let pool: Vec<i64> = if under.is_empty() {
-        KNOWN.iter().map(|(_, s, _)| *s).collect()
+        KNOWN.iter().map(|row| row.1).collect()
     } else {
         under
     };

@@ -6,10 +6,12 @@ pub mod categories;
 pub mod check;
 pub mod codes;
 pub mod diagnostics;
+pub mod fields;
 pub mod model;
 pub mod raw;
 pub mod render;
 pub mod rules;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 

@@ -1,20 +1,25 @@
 //! The command line: one file per command, each a documented clap `Args` struct and a `run`.
 
 pub mod apply;
+pub mod color;
+pub mod completions;
 pub mod drift;
 pub mod dump;
 pub mod emulator;
 pub mod events;
 pub mod import;
+pub mod init;
+pub mod man;
 pub mod plan;
 pub mod refresh;
 pub mod report;
 pub mod roles;
+pub mod schema;
 pub mod state;
 pub mod status;
 pub mod validate;
 
-use std::io::{IsTerminal as _, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +30,10 @@ pub struct Cli {
     /// The settings file [default: ./coursesync.toml]
     #[arg(long, global = true, env = crate::settings::ENV_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: color::ColorWhen,
 
     #[command(subcommand)]
     pub command: Command,
@@ -57,6 +66,15 @@ pub enum Command {
     /// Who may publish: each teacher and institution the catalog names, its authorisation of
     /// the app and its category qualifications; exit 2 when some course is blocked.
     Roles(roles::Args),
+    /// Print the JSON Schema of a course file or of the settings file (for editors).
+    Schema(schema::Args),
+    /// Scaffold a new catalog repository (settings, an example course, editor schemas, CI);
+    /// never overwrites anything.
+    Init(init::Args),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(completions::Args),
+    /// Print the manual page, or write every command's page into a directory (for packagers).
+    Man(man::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -74,6 +92,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Report(args) => report::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Roles(args) => roles::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Schema(args) => schema::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 
@@ -83,7 +105,7 @@ pub use crate::error::{Hint, load_settings};
 pub fn report_error(err: &anyhow::Error) {
     let mut stderr = anstream::stderr();
     if let Some(invalid) = err.downcast_ref::<crate::plan::prepare::InvalidCatalog>() {
-        let color = std::io::stderr().is_terminal();
+        let color = color::stderr_enabled();
         let _ = crate::catalog::render::human(
             &mut std::io::stderr().lock(),
             &invalid.diagnostics,

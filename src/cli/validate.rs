@@ -1,7 +1,7 @@
 //! `coursesync validate`: every documented platform rule, offline — no state, no network, and
 //! nothing written.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::catalog::render;
 use crate::settings::Settings;
@@ -40,7 +40,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
             )?;
         }
         Format::Human => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let color = crate::cli::color::stdout_enabled();
             render::human(&mut stdout, &loaded.diagnostics, &settings.root, color)?;
             writeln!(
                 stdout,

@@ -7,6 +7,7 @@
 //! [`decide`], and a test in `tests/it/plan.rs` builds each row from a catalog and a seeded state.
 
 pub mod canonical;
+pub mod display;
 pub mod prepare;
 pub mod render;
 

@@ -65,14 +65,15 @@ pub fn describe(c: &CourseChange) -> String {
     parts.join("; ")
 }
 
-/// A value for display; a file hash is shown with the catalog file it came from when known.
-fn show(v: &Value, files: &BTreeMap<String, String>) -> String {
+/// A value for display; a file hash is shown with the catalog file it came from when known, other
+/// values in the author's language ([`super::display`]).
+fn show(path: &str, v: &Value, files: &BTreeMap<String, String>) -> String {
     match v {
         Value::String(s) if s.starts_with("sha256:") && s.len() > 19 => match files.get(s) {
             Some(path) => format!("{path} ({}…)", &s[..19]),
             None => format!("{}…", &s[..19]),
         },
-        other => other.to_string(),
+        other => super::display::value(path, other),
     }
 }
 
@@ -98,8 +99,8 @@ pub fn field_lines(f: &FieldChange, files: &BTreeMap<String, String>) -> Vec<(ch
                 ),
             )]
         }
-        (None, Some(new)) => vec![('+', format!("{}: {}", f.path, show(new, files)))],
-        (Some(old), None) => vec![('-', format!("{}: {}", f.path, show(old, files)))],
+        (None, Some(new)) => vec![('+', format!("{}: {}", f.path, show(&f.path, new, files)))],
+        (Some(old), None) => vec![('-', format!("{}: {}", f.path, show(&f.path, old, files)))],
         (Some(old), Some(new)) if is_long(Some(old)) || is_long(Some(new)) => {
             // Both sides end in a newline, so that a last line followed by new lines is not
             // shown as removed and added again.
@@ -132,7 +133,12 @@ pub fn field_lines(f: &FieldChange, files: &BTreeMap<String, String>) -> Vec<(ch
         }
         (Some(old), Some(new)) => vec![(
             '~',
-            format!("{}: {} -> {}", f.path, show(old, files), show(new, files)),
+            format!(
+                "{}: {} -> {}",
+                f.path,
+                show(&f.path, old, files),
+                show(&f.path, new, files)
+            ),
         )],
         (None, None) => Vec::new(),
     }
@@ -168,7 +174,7 @@ pub fn human(plan: &Plan) -> String {
             c.course_id, c.title
         );
         let _ = writeln!(out, "    {DIM}{}{DIM:#}", describe(c));
-        for f in &c.changes {
+        for f in super::display::ordered(&c.changes) {
             for (tag, line) in field_lines(f, &c.files) {
                 let st = match tag {
                     '+' => GREEN,
@@ -319,7 +325,7 @@ pub fn markdown(plan: &Plan) -> String {
             escape_md(&c.title),
             escape_md(&describe(c))
         );
-        for f in &c.changes {
+        for f in super::display::ordered(&c.changes) {
             for (tag, line) in field_lines(f, &c.files) {
                 let tag = if tag == '~' { '!' } else { tag };
                 let _ = writeln!(block, "{tag} {}", line.replace("```", "` ` `"));

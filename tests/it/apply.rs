@@ -147,7 +147,7 @@ fn each_action_kind_goes_through_its_endpoint() {
         stdout(&plan)
     );
     assert!(
-        stdout(&plan).contains("~ price.real_price: 4900 -> 3900"),
+        stdout(&plan).contains("~ price.real_price: ¥49.00 (4900 fen) -> ¥39.00 (3900 fen)"),
         "{}",
         stdout(&plan)
     );

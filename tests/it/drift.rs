@@ -204,7 +204,10 @@ fn plan_refresh_then_apply_puts_the_platform_back() {
         text.contains("Plan: 0 to add, 1 to modify (re-audit), 0 path-only change, 1 listing change, 0 to delist, 0 uploads."),
         "{text}"
     );
-    assert!(text.contains("~ price.real_price: 3900 -> 4900"), "{text}");
+    assert!(
+        text.contains("~ price.real_price: ¥39.00 (3900 fen) -> ¥49.00 (4900 fen)"),
+        "{text}"
+    );
     assert_eq!(r.state().serial(), serial, "plan --refresh wrote state");
 
     let modifies = r.emulator.count("modify");

@@ -2,14 +2,18 @@
 
 mod apply;
 mod apply_faults;
+mod completions;
 mod drift;
 mod emulator;
 mod import;
+mod init;
 mod plan;
 mod platform;
 mod refresh;
 mod report;
 mod roles;
+mod schema;
 mod state;
 mod support;
+mod terminal;
 mod validate;

@@ -280,7 +280,7 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn course()(id in "[a-zA-Z0-9_-]{1,128}",
+    pub(crate) fn course()(id in "[a-zA-Z0-9_-]{1,128}",
                 title in "[\\u4e00-\\u9fa5A-Za-z0-9 ]{1,60}",
                 class in prop::sample::select(coursesync::catalog::categories::KNOWN.to_vec()),
                 price in 1i64..=1_000_000,
