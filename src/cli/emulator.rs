@@ -1,13 +1,14 @@
 //! `coursesync emulator`: runs the platform emulator as a server until Ctrl-C.
 //!
 //! Prints one line `coursesync emulator listening on <URL>` on stdout once it accepts calls (the
-//! URL is the last word), and one line per call on stderr.
+//! URL is the last word), and one line per call on stderr; the readings that differ from the
+//! defaults (`--reading`) are named on stderr at start.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::emulator::{CallRecord, Config, Emulator, FaultSpec, parse_duration};
+use crate::emulator::{CallRecord, Config, Emulator, FaultSpec, Readings, parse_duration};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]
@@ -49,9 +50,22 @@ pub struct Args {
     /// Lifetime of issued access tokens
     #[arg(long, default_value = "2h", value_parser = parse_duration, value_name = "D")]
     pub token_ttl: Duration,
+
+    /// How to answer an open platform fact (repeatable): add-dedupe=yes|no,
+    /// status-field=listing|audit, query-echo=full|sparse, token=stable|revoked,
+    /// modify-status=LIST/DELIST (1/2), resource-types=AUDIO/PDF/OFFICE (3/4/5); the first value
+    /// is the default
+    #[arg(long = "reading", value_parser = check_reading, value_name = "NAME=VALUE")]
+    pub readings: Vec<String>,
+}
+
+fn check_reading(arg: &str) -> Result<String, String> {
+    Readings::default().set(arg)?;
+    Ok(arg.to_owned())
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let readings = Readings::parse(&args.readings).map_err(anyhow::Error::msg)?;
     let config = Config {
         listen: args.listen,
         data: args.data.clone(),
@@ -62,15 +76,21 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         faults: args.faults.clone(),
         fault_seed: args.fault_seed,
         token_ttl: args.token_ttl,
+        readings,
         on_call: Some(std::sync::Arc::new(|c: &CallRecord| {
             eprintln!("{}", call_line(c))
         })),
     };
+    let config_readings = config.readings.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let running = Emulator::start(config).await?;
+        let differ = config_readings.non_default();
+        if !differ.is_empty() {
+            eprintln!("readings: {}", differ.join(" "));
+        }
         println!("coursesync emulator listening on {}", running.url());
         tokio::signal::ctrl_c().await?;
         eprintln!("stopping");
