@@ -50,6 +50,9 @@ fn remote(faults: &[(&str, FaultSpec)], extra: &str, n: usize) -> Remote {
         .collect();
     config.fault_seed = Some(20_260_601);
     let r = Remote::with(config, extra);
+    // These runs rely on the platform answering a repeated add with 10140 (this emulator does):
+    // said so in platform-facts.toml, a lost add answer is sent again and adopted.
+    r.set_facts(&dedupe_known());
     for i in 0..n {
         write_course(&r, i, &format!("容错课程 {i}"));
     }
@@ -200,11 +203,21 @@ fn performed_then_answered_504_on_add_is_adopted_not_duplicated() {
     assert_converged(&r, &ids(N));
 }
 
-/// One add performed and answered 504, deterministically: the retry is told 10140 with the
-/// product id and adopts it in the same run; the files were pulled from the catalog's server.
+/// `add.repeat_answers_10140 = true`, the rest unsettled.
+fn dedupe_known() -> coursesync::platform::facts::KnownFacts {
+    coursesync::platform::facts::KnownFacts {
+        add_repeat_answers_10140: Some(true),
+        ..coursesync::platform::facts::KnownFacts::UNSETTLED
+    }
+}
+
+/// One add performed and answered 504, deterministically, on a platform known to deduplicate
+/// adds: the retry is told 10140 with the product id and adopts it in the same run; the files
+/// were pulled from the catalog's server.
 #[test]
 fn one_lost_add_answer_is_adopted_in_the_same_run() {
     let r = Remote::new();
+    r.set_facts(&dedupe_known());
     write_course(&r, 0, "容错课程 0");
     r.emulator.set_fault(
         "add",

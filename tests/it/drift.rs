@@ -84,6 +84,7 @@ fn writes(r: &Remote) -> u64 {
 #[test]
 fn no_drift_right_after_apply_and_refresh() {
     let r = Remote::new();
+    r.facts_as_emulator();
     applied(&r);
     let before = writes(&r);
     let state_file = r.project.root().join("state/coursesync.db");
@@ -98,7 +99,10 @@ fn no_drift_right_after_apply_and_refresh() {
     );
     let out = r.run(&["drift", "--format", "json"]);
     code(&out, 0);
-    assert_eq!(json_of(&out), json!({"format_version": 1, "courses": []}));
+    assert_eq!(
+        json_of(&out),
+        json!({"format_version": 1, "listing_reported": true, "not_reported": [], "courses": []})
+    );
     assert_eq!(r.emulator.count("query"), 2);
     assert_eq!(writes(&r), before, "drift called a write endpoint");
     assert_eq!(
@@ -113,6 +117,7 @@ fn no_drift_right_after_apply_and_refresh() {
 #[test]
 fn out_of_band_edits_are_reported_field_by_field() {
     let r = Remote::new();
+    r.facts_as_emulator();
     applied(&r);
     let a = product_id(&r, "a");
     let b = product_id(&r, "b");
@@ -150,7 +155,7 @@ fn out_of_band_edits_are_reported_field_by_field() {
     code(&out, 2);
     assert_eq!(
         json_of(&out),
-        json!({"format_version": 1, "courses": [
+        json!({"format_version": 1, "listing_reported": true, "not_reported": [], "courses": [
             {"course_id": "a", "product_id": a, "kind": "changed", "pending": false, "changes": [
                 {"path": "price.real_price", "platform": 3900, "applied": 4900},
                 {"path": "title", "platform": "改过的标题", "applied": "基础课程"},
@@ -176,6 +181,7 @@ fn plan_refresh_then_apply_puts_the_platform_back() {
     let mut config = TestEmulator::config();
     config.audit_delay = Duration::from_hours(1);
     let r = Remote::with(config, "");
+    r.facts_as_emulator();
     applied(&r);
     let a = product_id(&r, "a");
     let b = product_id(&r, "b");
