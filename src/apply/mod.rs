@@ -81,7 +81,7 @@ pub async fn execute(ctx: Arc<Context>, plan: &Plan) -> Result<Outcome, StateErr
         courses: plan.courses.len(),
     });
     if !ctx.client.facts().add_is_deduplicated() {
-        hold_lost_adds(&ctx, plan)?;
+        hold_lost_adds(&lock(&ctx.state), plan)?;
     }
     let pending_adds = pending_adds(&ctx)?;
     let uris: Arc<Mutex<HashMap<(String, i64), String>>> = Arc::new(Mutex::new(
@@ -164,9 +164,10 @@ fn pending_adds(ctx: &Context) -> Result<HashMap<String, String>, StateError> {
 /// The add intents of an interrupted earlier run that no record settles, on a platform not known
 /// to deduplicate adds: each course is recorded as `unknown_outcome` (held), unless this plan
 /// sends its add again, which only `--resend` makes it do (the plan held it otherwise), and then
-/// the old intent is simply closed.
-fn hold_lost_adds(ctx: &Context, plan: &Plan) -> Result<(), StateError> {
-    let state = lock(&ctx.state);
+/// the old intent is simply closed. The plan was made with these courses held already
+/// (`plan::prepare`), so recording them changes nothing it decided. Called before the plan is
+/// executed (also when there is nothing to execute) and again by [`execute`].
+pub fn hold_lost_adds(state: &State, plan: &Plan) -> Result<(), StateError> {
     for (entry, existing) in state.lost_adds()? {
         let resent = plan.courses.iter().any(|c| {
             c.course_id == entry.course_id && matches!(c.send, Some(Send::Add | Send::AddAgain))

@@ -92,6 +92,11 @@ pub fn begin(settings: &Settings, request: &Request) -> anyhow::Result<Session> 
             (plan, false)
         }
     };
+    // A killed run's add whose outcome no record shows: the plan holds it; state records it now
+    // (unless the platform is known to deduplicate adds: then the executor adopts it).
+    if !crate::local::effective_facts(settings).add_is_deduplicated() {
+        apply::hold_lost_adds(&state, &plan).map_err(state_error)?;
+    }
     let known_courses = state.courses_without_payloads().map_err(state_error)?.len();
     Ok(Session {
         settings: settings.clone(),
