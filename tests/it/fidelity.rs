@@ -89,8 +89,7 @@ fn audit_of(status: &Value, course_id: &str) -> Value {
         .unwrap()
         .iter()
         .find(|c| c["course_id"] == course_id)
-        .map(|c| c["audit"].clone())
-        .unwrap_or(Value::Null)
+        .map_or(Value::Null, |c| c["audit"].clone())
 }
 
 fn held_courses(r: &Remote) -> Vec<String> {
