@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod facts;
+mod raw;
 pub mod ratelimit;
 pub mod retry;
 pub mod token;
