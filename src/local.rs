@@ -9,7 +9,32 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::emulator::{self, Emulator};
+use crate::platform::facts::{KnownFacts, ListingCodes, ResourceTypes};
 use crate::settings::{Environment, Secret, Settings};
+
+/// The open platform facts as the local platform (the emulator with its default readings) reads
+/// them: on `environment = "local"` they are known, so the client takes them instead of
+/// `platform-facts.toml` (which describes the real platform). The emulator is started with its
+/// default readings (`emulator::Config::default()`), which this table mirrors; the emulator keeps
+/// its own table (`emulator::facts`) and never imports the client's.
+pub fn known_facts() -> KnownFacts {
+    KnownFacts {
+        // A repeated add is answered 10140 with the existing product id.
+        add_repeat_answers_10140: Some(true),
+        // The on-shelf `product_status.status` is 1 listed / 2 delisted.
+        query_status_means_listing: Some(true),
+        // `query` echoes every field that was added.
+        query_echoes_course: Some(true),
+        modify_status_codes: Some(ListingCodes { list: 1, delist: 2 }),
+        upload_resource_types: Some(ResourceTypes {
+            audio: 3,
+            pdf: 4,
+            office: 5,
+        }),
+        // A new token shortens the older ones to 5 minutes; it does not revoke them.
+        token_new_revokes_old: Some(false),
+    }
+}
 
 /// How long the local platform takes to audit (approve) a submission.
 pub const LOCAL_AUDIT_DELAY: Duration = Duration::from_secs(2);
@@ -85,6 +110,7 @@ impl LocalPlatform {
         s.assets_base_url = Some(self.assets_base_url.clone());
         s.app_secret = Some(self.secret.clone());
         s.access_token = None;
+        s.facts = known_facts();
         s
     }
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::platform::facts::{FactsError, KnownFacts, known};
+
 /// Path of the settings file (overrides the default `./coursesync.toml`).
 pub const ENV_CONFIG: &str = "COURSESYNC_CONFIG";
 /// The app secret, exchanged for an access token (platform-api.md §2).
@@ -46,6 +48,9 @@ pub enum SettingsError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// `platform-facts.toml` beside the settings file cannot be read or is malformed.
+    #[error(transparent)]
+    Facts(#[from] FactsError),
 }
 
 impl SettingsError {
@@ -63,6 +68,7 @@ impl SettingsError {
             SettingsError::Malformed { .. } | SettingsError::Invalid { .. } => {
                 Some("see the \"Settings\" section of docs/catalog-format.md for every key".into())
             }
+            SettingsError::Facts(e) => e.hint(),
             SettingsError::Read { .. } => None,
         }
     }
@@ -233,6 +239,11 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub app_secret: Option<Secret>,
     pub access_token: Option<Secret>,
+    /// What `platform-facts.toml` beside the settings file settles of the open platform facts
+    /// (PRODUCT.md "Platform facts the documents leave open"); all unsettled when there is no
+    /// such file. With `environment = "local"` the local platform's own readings replace it
+    /// (`local::known_facts`).
+    pub facts: KnownFacts,
 }
 
 impl Settings {
@@ -258,6 +269,7 @@ impl Settings {
             Err(source) => return Err(SettingsError::Read { path, source }),
         };
         let mut settings = Self::parse(&path, &text)?;
+        settings.facts = known::load(&settings.facts_path())?;
         settings.app_secret = env(ENV_APP_SECRET).map(Secret::new);
         settings.access_token = env(ENV_ACCESS_TOKEN).map(Secret::new);
         if let Some(url) = env(ENV_BASE_URL) {
@@ -330,7 +342,13 @@ impl Settings {
             request_timeout: Duration::from_secs(raw.apply.request_timeout),
             app_secret: None,
             access_token: None,
+            facts: KnownFacts::UNSETTLED,
         })
+    }
+
+    /// Where `platform-facts.toml` lies: beside the settings file.
+    pub fn facts_path(&self) -> PathBuf {
+        self.root.join(known::FILE_NAME)
     }
 
     /// Where the local (in-process emulator) platform keeps its data: beside the state file.
@@ -380,6 +398,35 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn platform_facts_beside_the_settings_file_are_loaded_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("coursesync.toml");
+        std::fs::write(&file, "[app]\nappid = \"tt1\"\n").unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.facts, KnownFacts::UNSETTLED);
+        assert_eq!(s.facts_path(), dir.path().join("platform-facts.toml"));
+        std::fs::write(
+            dir.path().join("platform-facts.toml"),
+            "[facts]\n\"add.repeat_answers_10140\" = true\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.facts.add_repeat_answers_10140, Some(true));
+        std::fs::write(
+            dir.path().join("platform-facts.toml"),
+            "[facts]\n\"add.repeat_answers_10140\" = 1\n",
+        )
+        .unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("platform-facts.toml:2:30:"), "{text}");
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.contains("docs/platform-facts.md"))
+        );
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct ClientConfig {
     /// Sandbox `Aweme-Check-Type` header (platform-api.md §12), sent on `add`, `modify`,
     /// `modify_no_audit` and `modify_status` when set.
     pub check_type: Option<String>,
+    /// What is known of the open platform facts (`platform-facts.toml`, or the local platform's
+    /// readings): the codes `modify_status` sends, and the readings every caller takes.
+    pub facts: facts::KnownFacts,
 }
 
 /// The default per-request timeout.
@@ -84,6 +87,7 @@ impl ClientConfig {
             request_timeout: settings.request_timeout,
             retry: RetryPolicy::default(),
             check_type: None,
+            facts: settings.facts,
         })
     }
 }
@@ -130,6 +134,7 @@ struct Inner {
     request_timeout: Duration,
     retry: RetryPolicy,
     check_type: Option<String>,
+    facts: facts::KnownFacts,
     http: reqwest::Client,
     tokens: token::TokenSource,
     permits: Semaphore,
@@ -182,6 +187,7 @@ impl Client {
                 request_timeout: config.request_timeout,
                 retry: config.retry,
                 check_type: config.check_type,
+                facts: config.facts,
                 http,
                 tokens,
                 permits: Semaphore::new(config.concurrency),
@@ -191,6 +197,11 @@ impl Client {
                 throttle_waits: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// What is known of the open platform facts on the platform this client talks to.
+    pub fn facts(&self) -> &facts::KnownFacts {
+        &self.inner.facts
     }
 
     pub fn stats(&self) -> Stats {
@@ -375,10 +386,11 @@ impl Client {
         Ok(data.and_then(|d| d.audit_id))
     }
 
-    /// Lists (`true`) or delists a course (platform-api.md §5.4, codes in
-    /// [`facts::listing_status`]).
+    /// Lists (`true`) or delists a course (platform-api.md §5.4, the codes of
+    /// `modify_status.codes`: [`facts::KnownFacts::listing_codes`]).
     pub async fn modify_status(&self, product_id: i64, listed: bool) -> Result<(), PlatformError> {
         let appid = self.inner.appid.as_str();
+        let inner_codes = self.inner.facts.listing_codes();
         self.call::<serde::de::IgnoredAny>(
             "modify_status",
             facts::path::MODIFY_STATUS,
@@ -389,7 +401,7 @@ impl Client {
                     product_status_info: wire::ProductStatusInfo {
                         appid,
                         product_id,
-                        status: facts::listing_status::code(listed),
+                        status: inner_codes.code(listed),
                     },
                 })
             },

@@ -58,6 +58,7 @@ fn delist_out_of_band(r: &Remote, product_id: u64) {
         request_timeout: Duration::from_secs(10),
         retry: RetryPolicy::default(),
         check_type: None,
+        facts: coursesync::platform::facts::KnownFacts::UNSETTLED,
     })
     .unwrap();
     rt.block_on(client.modify_status(i64::try_from(product_id).unwrap(), false))

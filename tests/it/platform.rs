@@ -30,6 +30,7 @@ fn config(emu: &TestEmulator) -> ClientConfig {
             max_delay: Duration::from_millis(50),
         },
         check_type: None,
+        facts: coursesync::platform::facts::KnownFacts::UNSETTLED,
     }
 }
 

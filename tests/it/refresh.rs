@@ -57,6 +57,7 @@ impl Platform {
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             check_type: check_type.map(String::from),
+            facts: coursesync::platform::facts::KnownFacts::UNSETTLED,
         })
         .unwrap()
     }
