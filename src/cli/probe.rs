@@ -3,6 +3,7 @@
 //! the observations in `platform-facts.toml` (see [`crate::ops::probe`]). Progress goes to
 //! stderr; the table or the JSON to stdout.
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::emulator::parse_duration;
 use crate::exit;
 use crate::ops::probe::{self as op, End, Finding, Report, Step};
+use crate::platform::facts::FactValue;
 use crate::settings::Settings;
 
 /// Options of `coursesync probe`.
@@ -38,7 +40,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         timeout: args.timeout,
         write: args.write,
     };
-    let report = op::probe(settings, &options, &progress)?;
+    let report = op::probe(settings, &options, &|step| progress(&step))?;
     let text = match args.format {
         Format::Json => json(&report),
         Format::Human => human(&report),
@@ -52,9 +54,11 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn progress(step: Step<'_>) {
+fn progress(step: &Step<'_>) {
     match step {
-        Step::Uploading { files } => eprintln!("probe: uploading {files} file(s) of the throwaway course"),
+        Step::Uploading { files } => {
+            eprintln!("probe: uploading {files} file(s) of the throwaway course")
+        }
         Step::Created {
             course_id,
             product_id,
@@ -62,7 +66,7 @@ fn progress(step: Step<'_>) {
         Step::Waiting { product_id } => {
             eprintln!("probe: waiting for the audit of product {product_id}");
         }
-        Step::Settled(f) => eprintln!("probe: {} {}: {}", f.name, f.verdict.as_str(), f.how),
+        Step::Settled(f) => eprintln!("probe: {} {}: {}", f.fact, f.verdict.as_str(), f.how),
         Step::Ended(t) => match &t.end {
             End::Delisted(code) => eprintln!(
                 "probe: delisted {} (product {}, modify_status {code})",
@@ -88,7 +92,7 @@ fn left_line(t: &op::Throwaway) -> String {
     )
 }
 
-fn shown(v: Option<&op::FactValue>) -> String {
+fn shown(v: Option<&FactValue>) -> String {
     v.map_or_else(|| "(could not tell)".to_owned(), ToString::to_string)
 }
 
@@ -100,7 +104,7 @@ pub fn human(report: &Report) -> String {
         .iter()
         .map(|f: &Finding| {
             [
-                f.name.to_owned(),
+                f.fact.name().to_owned(),
                 f.assumed.to_string(),
                 shown(f.observed.as_ref()),
                 f.verdict.as_str().to_owned(),
@@ -131,53 +135,74 @@ pub fn human(report: &Report) -> String {
     }
     out.push('\n');
     for f in &report.findings {
-        out.push_str(&format!("{}: {}\n", f.name, f.how));
+        let _ = writeln!(out, "{}: {}", f.fact, f.how);
     }
     out.push('\n');
     for t in &report.throwaways {
-        match &t.end {
-            End::Delisted(code) => out.push_str(&format!(
-                "Delisted {} (product {}, modify_status {code}).\n",
+        let _ = match &t.end {
+            End::Delisted(code) => writeln!(
+                out,
+                "Delisted {} (product {}, modify_status {code}).",
                 t.course_id, t.product_id
-            )),
-            End::Rejected => out.push_str(&format!(
-                "{} (product {}) was rejected at audit: nothing to delist.\n",
+            ),
+            End::Rejected => writeln!(
+                out,
+                "{} (product {}) was rejected at audit: nothing to delist.",
                 t.course_id, t.product_id
-            )),
-            End::Left(_) => out.push_str(&format!("{}\n", left_line(t))),
-        }
+            ),
+            End::Left(_) => writeln!(out, "{}", left_line(t)),
+        };
     }
     let count = |v: op::Verdict| report.findings.iter().filter(|f| f.verdict == v).count();
-    out.push_str(&format!(
-        "{} confirmed, {} contradicted, {} unsettled.\n",
+    let _ = writeln!(
+        out,
+        "{} confirmed, {} contradicted, {} unsettled.",
         count(op::Verdict::Confirmed),
         count(op::Verdict::Contradicted),
         count(op::Verdict::Unsettled)
-    ));
-    match &report.written {
-        Some(path) => out.push_str(&format!(
-            "Wrote {}: commit it; every later command reads it.\n",
+    );
+    let _ = match &report.written {
+        Some(path) => writeln!(
+            out,
+            "Wrote {}: commit it; every later command reads it.",
             path.display()
-        )),
-        None => out.push_str("Nothing written (--write records the observations in platform-facts.toml).\n"),
-    }
+        ),
+        None => writeln!(
+            out,
+            "Nothing written (--write records the observations in platform-facts.toml)."
+        ),
+    };
     out
 }
 
-/// `{"format_version": 1, "facts": [{"name", "assumed", "observed", "verdict"}]}`.
+/// `{"format_version": 1, "facts": [{"name", "assumed", "observed", "verdict"}]}`, keys in that
+/// order; `assumed` and `observed` as in `platform-facts.toml` (`observed` null when the probe
+/// could not tell).
 pub fn json(report: &Report) -> String {
-    let facts: Vec<_> = report
-        .findings
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "name": f.name,
-                "assumed": f.assumed.to_json(),
-                "observed": f.observed.as_ref().map(op::FactValue::to_json),
-                "verdict": f.verdict.as_str(),
+    #[derive(serde::Serialize)]
+    struct Fact<'a> {
+        name: &'a str,
+        assumed: &'a FactValue,
+        observed: Option<&'a FactValue>,
+        verdict: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        format_version: u32,
+        facts: Vec<Fact<'a>>,
+    }
+    let doc = Doc {
+        format_version: 1,
+        facts: report
+            .findings
+            .iter()
+            .map(|f| Fact {
+                name: f.fact.name(),
+                assumed: &f.assumed,
+                observed: f.observed.as_ref(),
+                verdict: f.verdict.as_str(),
             })
-        })
-        .collect();
-    let doc = serde_json::json!({"format_version": 1, "facts": facts});
+            .collect(),
+    };
     serde_json::to_string_pretty(&doc).expect("probe JSON serializes") + "\n"
 }

@@ -51,20 +51,13 @@ use crate::catalog::{self, Course, FileRef};
 use crate::error::{Hint, platform_error};
 use crate::local::LocalPlatform;
 use crate::plan::{Upload, canonical};
-use crate::platform::facts::{resource_status, review_status};
+use crate::platform::facts::{
+    FactValue, KnownFacts, ListingCodes, OpenFact, Recorded, ResourceTypes, known, resource_status,
+    review_status,
+};
 use crate::platform::token::TokenSource;
 use crate::platform::{Client, ClientConfig, PlatformError, wire};
 use crate::settings::{Environment, Secret, Settings};
-
-/// The fact names, as `platform-facts.toml` and `probe --format json` spell them.
-pub mod name {
-    pub const ADD_REPEAT_ANSWERS_10140: &str = "add.repeat_answers_10140";
-    pub const QUERY_STATUS_MEANS_LISTING: &str = "query.status_means_listing";
-    pub const QUERY_ECHOES_COURSE: &str = "query.echoes_course";
-    pub const MODIFY_STATUS_CODES: &str = "modify_status.codes";
-    pub const UPLOAD_RESOURCE_TYPES: &str = "upload.resource_types";
-    pub const TOKEN_NEW_REVOKES_OLD: &str = "token.new_revokes_old";
-}
 
 /// Options of a probe run.
 #[derive(Debug, Clone)]
@@ -73,58 +66,6 @@ pub struct Options {
     pub timeout: Duration,
     /// Record the observations in `platform-facts.toml`.
     pub write: bool,
-}
-
-/// The value of a fact, of the type `platform-facts.toml` gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FactValue {
-    Bool(bool),
-    /// A table of codes, such as `{ list = 1, delist = 2 }`, in the order written.
-    Codes(Vec<(String, i64)>),
-}
-
-impl FactValue {
-    fn codes(pairs: &[(&str, i64)]) -> FactValue {
-        FactValue::Codes(pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
-    }
-
-    /// The code named `key` in a table.
-    pub fn code(&self, key: &str) -> Option<i64> {
-        match self {
-            FactValue::Codes(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
-            FactValue::Bool(_) => None,
-        }
-    }
-
-    /// As JSON: `true`, or `{"list": 1, "delist": 2}`.
-    pub fn to_json(&self) -> Value {
-        match self {
-            FactValue::Bool(b) => Value::Bool(*b),
-            FactValue::Codes(pairs) => Value::Object(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::from(*v)))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// As a TOML value: `true`, or `{ list = 1, delist = 2 }`.
-    pub fn to_toml(&self) -> String {
-        match self {
-            FactValue::Bool(b) => b.to_string(),
-            FactValue::Codes(pairs) => {
-                let inner: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                format!("{{ {} }}", inner.join(", "))
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for FactValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_toml())
-    }
 }
 
 /// What the probe concluded about one fact.
@@ -151,7 +92,7 @@ impl Verdict {
 /// One fact: what coursesync assumes, what the platform showed, and how that was seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub name: &'static str,
+    pub fact: OpenFact,
     pub assumed: FactValue,
     /// `None` when the probe could not tell.
     pub observed: Option<FactValue>,
@@ -205,24 +146,25 @@ impl Report {
 #[derive(Debug)]
 pub enum Step<'a> {
     /// Uploading the throwaway course's files.
-    Uploading { files: usize },
-    Created { course_id: &'a str, product_id: i64 },
+    Uploading {
+        files: usize,
+    },
+    Created {
+        course_id: &'a str,
+        product_id: i64,
+    },
     /// Waiting for a throwaway product's audit.
-    Waiting { product_id: i64 },
+    Waiting {
+        product_id: i64,
+    },
     Settled(&'a Finding),
     Ended(&'a Throwaway),
 }
 
-/// The assumptions in force: the value in `platform-facts.toml` when it has one, else the
-/// documents' reading.
-pub fn assumed(name: &str) -> FactValue {
-    match name {
-        name::MODIFY_STATUS_CODES => FactValue::codes(&[("list", 1), ("delist", 2)]),
-        name::UPLOAD_RESOURCE_TYPES => {
-            FactValue::codes(&[("audio", 3), ("pdf", 4), ("office", 5)])
-        }
-        _ => FactValue::Bool(true),
-    }
+/// What coursesync takes a fact to be before this probe: the value `platform-facts.toml` gives,
+/// else the documents' hypothesis ([`OpenFact::assumed`], docs/platform-facts.md).
+pub fn assumed(known: &KnownFacts, fact: OpenFact) -> FactValue {
+    known.get(fact).unwrap_or_else(|| fact.assumed())
 }
 
 /// Runs the probe. Refuses `environment = "production"`, even with a `base_url`.
@@ -238,6 +180,17 @@ pub fn probe(
         .context(Hint(
             "run it with environment = \"sandbox\" (or \"local\"), commit the platform-facts.toml \
              it writes, then switch back"
+                .into(),
+        )));
+    }
+    if options.write && settings.environment == Environment::Local && settings.base_url.is_none() {
+        return Err(anyhow::anyhow!(
+            "probe --write refuses the in-process local platform: its facts are known, and \
+             platform-facts.toml describes the real platform"
+        )
+        .context(Hint(
+            "run `coursesync probe --write` with environment = \"sandbox\" (or point base_url at \
+             the emulator you want to describe)"
                 .into(),
         )));
     }
@@ -269,6 +222,7 @@ pub fn probe(
             }
             let client = Client::new(config.clone()).map_err(platform_error)?;
             let run = Run {
+                known: settings.facts,
                 client,
                 config,
                 settings: effective,
@@ -286,6 +240,8 @@ pub fn probe(
     })?;
     report.platform = platform;
     report.started = started
+        .replace_nanosecond(0)
+        .unwrap_or(started)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     if options.write {
@@ -317,7 +273,7 @@ impl Template {
             );
         };
         let mut course = first.clone();
-        course.course_id = course_id.to_owned();
+        course_id.clone_into(&mut course.course_id);
         course.title = format!("[probe] {}", course.title);
         course
             .lessons
@@ -382,6 +338,8 @@ impl Template {
 }
 
 struct Run<'a> {
+    /// What `platform-facts.toml` settles (the assumptions the probe tests).
+    known: KnownFacts,
     client: Client,
     config: ClientConfig,
     settings: Settings,
@@ -401,22 +359,24 @@ impl Run<'_> {
         let mut findings = Vec::new();
         let mut throwaways: Vec<(String, i64)> = Vec::new();
         let course_id = template.course.course_id.clone();
-        let assumed_codes = assumed(name::MODIFY_STATUS_CODES);
-        let (list_a, delist_a) = (
-            assumed_codes.code("list").unwrap_or(1),
-            assumed_codes.code("delist").unwrap_or(2),
-        );
+        let ListingCodes {
+            list: list_a,
+            delist: delist_a,
+        } = match self.assumed(OpenFact::ModifyStatusCodes) {
+            FactValue::ListingCodes(c) => c,
+            _ => ListingCodes::ASSUMED,
+        };
 
         let added = self.add_template(template).await;
         let (echo, dedupe, toggle) = match added {
             Err(why) => {
                 let why = format!("the throwaway course could not be added: {why}");
                 (
-                    unsettled(name::QUERY_ECHOES_COURSE, &why),
-                    unsettled(name::ADD_REPEAT_ANSWERS_10140, &why),
+                    self.unsettled(OpenFact::QueryEchoesCourse, &why),
+                    self.unsettled(OpenFact::AddRepeatAnswers10140, &why),
                     Toggle {
-                        status: unsettled(name::QUERY_STATUS_MEANS_LISTING, &why),
-                        codes: unsettled(name::MODIFY_STATUS_CODES, &why),
+                        status: self.unsettled(OpenFact::QueryStatusMeansListing, &why),
+                        codes: self.unsettled(OpenFact::ModifyStatusCodes, &why),
                     },
                 )
             }
@@ -451,12 +411,10 @@ impl Run<'_> {
         self.report(&token);
         findings.push(token);
 
-        let delist = toggle
-            .codes
-            .observed
-            .as_ref()
-            .and_then(|c| c.code("delist"))
-            .unwrap_or(delist_a);
+        let delist = match toggle.codes.observed {
+            Some(FactValue::ListingCodes(c)) => c.delist,
+            _ => delist_a,
+        };
         let mut ended = Vec::new();
         for (course_id, product_id) in throwaways {
             let end = self.clean_up(product_id, delist).await;
@@ -468,15 +426,7 @@ impl Run<'_> {
             (self.progress)(Step::Ended(&t));
             ended.push(t);
         }
-        let order = [
-            name::ADD_REPEAT_ANSWERS_10140,
-            name::QUERY_STATUS_MEANS_LISTING,
-            name::QUERY_ECHOES_COURSE,
-            name::MODIFY_STATUS_CODES,
-            name::UPLOAD_RESOURCE_TYPES,
-            name::TOKEN_NEW_REVOKES_OLD,
-        ];
-        findings.sort_by_key(|f| order.iter().position(|n| *n == f.name));
+        findings.sort_by_key(|f| f.fact);
         Ok(Report {
             platform: String::new(),
             started: String::new(),
@@ -578,20 +528,22 @@ impl Run<'_> {
     }
 
     async fn echo(&self, product: &wire::Product, product_id: i64) -> Finding {
-        let name = name::QUERY_ECHOES_COURSE;
+        let name = OpenFact::QueryEchoesCourse;
         let sent = match serde_json::to_value(product) {
             Ok(v) => v,
-            Err(e) => return unsettled(name, &format!("the sent course cannot be read back: {e}")),
+            Err(e) => {
+                return self.unsettled(name, &format!("the sent course cannot be read back: {e}"));
+            }
         };
         let version = match self.queried_version(product_id).await {
             Ok(Some(v)) => v,
             Ok(None) => {
-                return unsettled(
+                return self.unsettled(
                     name,
                     &format!("query did not return product {product_id} right after add"),
                 );
             }
-            Err(e) => return unsettled(name, &format!("query failed: {e}")),
+            Err(e) => return self.unsettled(name, &format!("query failed: {e}")),
         };
         let mut missing = Vec::new();
         let mut common = sent["common_product_params"].clone();
@@ -619,18 +571,22 @@ impl Run<'_> {
                 "query of product {product_id} right after add lacked {} field(s) sent: {}{}",
                 missing.len(),
                 shown.join(", "),
-                if missing.len() > shown.len() { ", …" } else { "" }
+                if missing.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
             )
         };
-        settled(name, FactValue::Bool(observed), how)
+        self.settled(name, FactValue::Bool(observed), how)
     }
 
     /// Adds the same course again; the finding, and the second product if one was made.
     async fn repeat_add(&self, product: &wire::Product, first: i64) -> (Finding, Option<i64>) {
-        let name = name::ADD_REPEAT_ANSWERS_10140;
+        let name = OpenFact::AddRepeatAnswers10140;
         match self.client.add(product).await {
             Err(PlatformError::AlreadyInReview { product_id, .. }) if product_id == first => (
-                settled(
+                self.settled(
                     name,
                     FactValue::Bool(true),
                     format!("a repeated add of the same course was answered 10140/10141 naming product {first}"),
@@ -638,14 +594,14 @@ impl Run<'_> {
                 None,
             ),
             Err(PlatformError::AlreadyInReview { product_id, .. }) => (
-                unsettled(
+                self.unsettled(
                     name,
                     &format!("a repeated add was answered 10140/10141 naming product {product_id}, not {first}"),
                 ),
                 None,
             ),
             Ok(added) if added.product_id != first => (
-                settled(
+                self.settled(
                     name,
                     FactValue::Bool(false),
                     format!(
@@ -656,13 +612,13 @@ impl Run<'_> {
                 Some(added.product_id),
             ),
             Ok(added) => (
-                unsettled(
+                self.unsettled(
                     name,
                     &format!("a repeated add answered success with the same product {}", added.product_id),
                 ),
                 None,
             ),
-            Err(e) => (unsettled(name, &format!("the repeated add failed: {e}")), None),
+            Err(e) => (self.unsettled(name, &format!("the repeated add failed: {e}")), None),
         }
     }
 
@@ -711,8 +667,8 @@ impl Run<'_> {
 
     async fn toggle(&self, product_id: i64, list_a: i64, delist_a: i64) -> Toggle {
         let both = |why: &str| Toggle {
-            status: unsettled(name::QUERY_STATUS_MEANS_LISTING, why),
-            codes: unsettled(name::MODIFY_STATUS_CODES, why),
+            status: self.unsettled(OpenFact::QueryStatusMeansListing, why),
+            codes: self.unsettled(OpenFact::ModifyStatusCodes, why),
         };
         match self.audited(product_id).await {
             Ok(true) => {}
@@ -736,20 +692,22 @@ impl Run<'_> {
         let refused = [(delist_a, &sent_delist), (list_a, &sent_list)]
             .into_iter()
             .find_map(|(code, r)| match r {
-                Err(PlatformError::Api { err_no, err_msg, .. }) => {
-                    Some(format!("modify_status {code} was refused ({err_no}: {err_msg})"))
-                }
+                Err(PlatformError::Api {
+                    err_no, err_msg, ..
+                }) => Some(format!(
+                    "modify_status {code} was refused ({err_no}: {err_msg})"
+                )),
                 _ => None,
             });
         if let Some(why) = refused {
             return Toggle {
-                status: unsettled(
-                    name::QUERY_STATUS_MEANS_LISTING,
+                status: self.unsettled(
+                    OpenFact::QueryStatusMeansListing,
                     &format!("the listing could not be toggled: {why}"),
                 ),
                 codes: Finding {
-                    name: name::MODIFY_STATUS_CODES,
-                    assumed: assumed(name::MODIFY_STATUS_CODES),
+                    fact: OpenFact::ModifyStatusCodes,
+                    assumed: self.assumed(OpenFact::ModifyStatusCodes),
                     observed: None,
                     verdict: Verdict::Contradicted,
                     how: why,
@@ -760,28 +718,42 @@ impl Run<'_> {
             return both(&format!("modify_status failed: {e}"));
         }
         let (Some(q1), Some(q2)) = (q1, q2) else {
-            return both("query stopped showing product_status.status while the listing was toggled");
+            return both(
+                "query stopped showing product_status.status while the listing was toggled",
+            );
         };
         let seen = format!(
             "product {product_id} approved (listed) showed status {q0}; after modify_status \
              {delist_a}: {q1}; after modify_status {list_a}: {q2}"
         );
-        let codes = |list: i64, delist: i64| FactValue::codes(&[("list", list), ("delist", delist)]);
+        let codes = |list: i64, delist: i64| FactValue::ListingCodes(ListingCodes { list, delist });
         if q1 != q0 && q2 == q0 {
             Toggle {
-                status: settled(name::QUERY_STATUS_MEANS_LISTING, FactValue::Bool(true), seen.clone()),
-                codes: settled(name::MODIFY_STATUS_CODES, codes(list_a, delist_a), seen),
+                status: self.settled(
+                    OpenFact::QueryStatusMeansListing,
+                    FactValue::Bool(true),
+                    seen.clone(),
+                ),
+                codes: self.settled(OpenFact::ModifyStatusCodes, codes(list_a, delist_a), seen),
             }
         } else if q1 == q0 && q2 != q0 {
             Toggle {
-                status: settled(name::QUERY_STATUS_MEANS_LISTING, FactValue::Bool(true), seen.clone()),
-                codes: settled(name::MODIFY_STATUS_CODES, codes(delist_a, list_a), seen),
+                status: self.settled(
+                    OpenFact::QueryStatusMeansListing,
+                    FactValue::Bool(true),
+                    seen.clone(),
+                ),
+                codes: self.settled(OpenFact::ModifyStatusCodes, codes(delist_a, list_a), seen),
             }
         } else if q0 == q1 && q1 == q2 {
             Toggle {
-                status: settled(name::QUERY_STATUS_MEANS_LISTING, FactValue::Bool(false), seen.clone()),
-                codes: unsettled(
-                    name::MODIFY_STATUS_CODES,
+                status: self.settled(
+                    OpenFact::QueryStatusMeansListing,
+                    FactValue::Bool(false),
+                    seen.clone(),
+                ),
+                codes: self.unsettled(
+                    OpenFact::ModifyStatusCodes,
                     &format!(
                         "both codes were accepted, but the platform reports no listing to see \
                          their effect ({seen})"
@@ -794,18 +766,25 @@ impl Run<'_> {
     }
 
     async fn resource_types(&self, template: &Template) -> Finding {
-        let name = name::UPLOAD_RESOURCE_TYPES;
-        let assumed_types = assumed(name);
+        let name = OpenFact::UploadResourceTypes;
+        let assumed_types = self.assumed(name);
+        let types = match assumed_types {
+            FactValue::ResourceTypes(t) => t,
+            _ => ResourceTypes::ASSUMED,
+        };
         let mut accepted = Vec::new();
         let mut refused = Vec::new();
         let mut unknown = Vec::new();
         for (kind, file) in &template.kinds {
-            let Some(code) = assumed_types.code(kind) else {
-                unknown.push(format!("{kind}: no assumed code"));
-                continue;
+            let code = match *kind {
+                "audio" => types.audio,
+                "pdf" => types.pdf,
+                _ => types.office,
             };
             let Some(file) = file else {
-                unknown.push(format!("{kind}: the catalog has no {kind} lesson file to try"));
+                unknown.push(format!(
+                    "{kind}: the catalog has no {kind} lesson file to try"
+                ));
                 continue;
             };
             match self.upload(file, code).await {
@@ -818,7 +797,7 @@ impl Run<'_> {
         }
         if !refused.is_empty() {
             return Finding {
-                name,
+                fact: name,
                 assumed: assumed_types,
                 observed: None,
                 verdict: Verdict::Contradicted,
@@ -830,9 +809,9 @@ impl Run<'_> {
             if !accepted.is_empty() {
                 how = format!("accepted and pulled: {}; {how}", accepted.join(", "));
             }
-            return unsettled(name, &how);
+            return self.unsettled(name, &how);
         }
-        settled(
+        self.settled(
             name,
             assumed_types,
             format!(
@@ -843,9 +822,9 @@ impl Run<'_> {
     }
 
     async fn token(&self) -> Finding {
-        let name = name::TOKEN_NEW_REVOKES_OLD;
+        let name = OpenFact::TokenNewRevokesOld;
         let Some(secret) = self.settings.app_secret.clone() else {
-            return unsettled(
+            return self.unsettled(
                 name,
                 "needs COURSESYNC_APP_SECRET: a ready token cannot fetch another",
             );
@@ -863,7 +842,7 @@ impl Run<'_> {
         };
         let first = match fetch().await {
             Ok(t) => t,
-            Err(e) => return unsettled(name, &format!("fetching a token failed: {e}")),
+            Err(e) => return self.unsettled(name, &format!("fetching a token failed: {e}")),
         };
         let with_first = match Client::new(ClientConfig {
             access_token: Some(first),
@@ -871,26 +850,26 @@ impl Run<'_> {
             ..self.config.clone()
         }) {
             Ok(c) => c,
-            Err(e) => return unsettled(name, &e.to_string()),
+            Err(e) => return self.unsettled(name, &e.to_string()),
         };
         if let Err(e) = with_first.query_class_info().await {
-            return unsettled(name, &format!("a call with a fresh token failed: {e}"));
+            return self.unsettled(name, &format!("a call with a fresh token failed: {e}"));
         }
         if let Err(e) = fetch().await {
-            return unsettled(name, &format!("fetching a second token failed: {e}"));
+            return self.unsettled(name, &format!("fetching a second token failed: {e}"));
         }
         match with_first.query_class_info().await {
-            Ok(_) => settled(
+            Ok(_) => self.settled(
                 name,
                 FactValue::Bool(false),
                 "a token still worked right after another was fetched".into(),
             ),
-            Err(PlatformError::Token { .. }) => settled(
+            Err(PlatformError::Token { .. }) => self.settled(
                 name,
                 FactValue::Bool(true),
                 "a token was refused (10001) right after another was fetched".into(),
             ),
-            Err(e) => unsettled(
+            Err(e) => self.unsettled(
                 name,
                 &format!("the call with the first token after fetching another failed: {e}"),
             ),
@@ -910,30 +889,36 @@ impl Run<'_> {
     }
 }
 
-/// A finding with an observation; the verdict compares it with the assumption.
-fn settled(name: &'static str, observed: FactValue, how: String) -> Finding {
-    let assumed = assumed(name);
-    let verdict = if observed == assumed {
-        Verdict::Confirmed
-    } else {
-        Verdict::Contradicted
-    };
-    Finding {
-        name,
-        assumed,
-        observed: Some(observed),
-        verdict,
-        how,
+impl Run<'_> {
+    fn assumed(&self, fact: OpenFact) -> FactValue {
+        assumed(&self.known, fact)
     }
-}
 
-fn unsettled(name: &'static str, why: &str) -> Finding {
-    Finding {
-        name,
-        assumed: assumed(name),
-        observed: None,
-        verdict: Verdict::Unsettled,
-        how: why.to_owned(),
+    /// A finding with an observation; the verdict compares it with the assumption.
+    fn settled(&self, fact: OpenFact, observed: FactValue, how: String) -> Finding {
+        let assumed = self.assumed(fact);
+        let verdict = if observed == assumed {
+            Verdict::Confirmed
+        } else {
+            Verdict::Contradicted
+        };
+        Finding {
+            fact,
+            assumed,
+            observed: Some(observed),
+            verdict,
+            how,
+        }
+    }
+
+    fn unsettled(&self, fact: OpenFact, why: &str) -> Finding {
+        Finding {
+            fact,
+            assumed: self.assumed(fact),
+            observed: None,
+            verdict: Verdict::Unsettled,
+            how: why.to_owned(),
+        }
     }
 }
 
@@ -959,7 +944,6 @@ fn echoed_key(key: &str) -> String {
 /// Appends to `missing` the path of every leaf of `sent` that `echoed` does not carry.
 fn missing_fields(sent: &Value, echoed: &Value, path: &str, missing: &mut Vec<String>) {
     match sent {
-        Value::Null => {}
         Value::Object(m) => {
             for (k, v) in m {
                 if v.is_null() {
@@ -988,11 +972,44 @@ fn missing_fields(sent: &Value, echoed: &Value, path: &str, missing: &mut Vec<St
     }
 }
 
-/// Writes the observed facts to `platform-facts.toml` beside the settings file.
+/// Writes `platform-facts.toml` beside the settings file: every observed fact, with a comment
+/// saying when and how it was observed; a fact the probe could not tell keeps the value the file
+/// had (saying so), unless the probe contradicted that value, which then leaves the fact out
+/// (unsettled).
 fn write_facts(settings: &Settings, report: &Report) -> anyhow::Result<PathBuf> {
-    let path = settings.root.join("platform-facts.toml");
-    let _ = (&path, report);
-    bail!("writing platform-facts.toml is not wired yet")
+    let path = settings.facts_path();
+    let mut recorded = Vec::new();
+    for f in &report.findings {
+        let note = match (&f.observed, settings.facts.get(f.fact), f.verdict) {
+            (Some(value), _, _) => Some((
+                *value,
+                format!(
+                    "Observed by `coursesync probe` on {} at {}:\n{}.",
+                    report.platform, report.started, f.how
+                ),
+            )),
+            (None, Some(kept), Verdict::Unsettled) => Some((
+                kept,
+                format!(
+                    "Set before; `coursesync probe` on {} at {} could not tell:\n{}.",
+                    report.platform, report.started, f.how
+                ),
+            )),
+            (None, _, _) => None,
+        };
+        if let Some((value, note)) = note {
+            recorded.push(Recorded {
+                fact: f.fact,
+                value,
+                note,
+            });
+        }
+    }
+    known::write_file(&path, &recorded).map_err(|e| {
+        let hint = e.hint();
+        crate::error::with_hint(anyhow::Error::new(e), hint)
+    })?;
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -1019,14 +1036,5 @@ mod tests {
         let mut none = Vec::new();
         missing_fields(&echoed, &echoed, "", &mut none);
         assert!(none.is_empty(), "{none:?}");
-    }
-
-    #[test]
-    fn fact_values_print_as_toml_and_json() {
-        let codes = FactValue::codes(&[("list", 1), ("delist", 2)]);
-        assert_eq!(codes.to_toml(), "{ list = 1, delist = 2 }");
-        assert_eq!(codes.to_json(), json!({"list": 1, "delist": 2}));
-        assert_eq!(codes.code("delist"), Some(2));
-        assert_eq!(FactValue::Bool(false).to_toml(), "false");
     }
 }

@@ -8,8 +8,8 @@
 
 pub mod error;
 pub mod facts;
-mod raw;
 pub mod ratelimit;
+mod raw;
 pub mod retry;
 pub mod token;
 pub mod wire;

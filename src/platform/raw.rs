@@ -8,7 +8,11 @@ use super::{Client, Kind, PlatformError, body, facts, wire};
 
 impl Client {
     /// `modify_status` with `status` as given, not mapped from a listing.
-    pub async fn modify_status_code(&self, product_id: i64, status: i64) -> Result<(), PlatformError> {
+    pub async fn modify_status_code(
+        &self,
+        product_id: i64,
+        status: i64,
+    ) -> Result<(), PlatformError> {
         let appid = self.inner.appid.as_str();
         self.call::<serde::de::IgnoredAny>(
             "modify_status",

@@ -7,6 +7,7 @@ mod emulator;
 mod import;
 mod plan;
 mod platform;
+mod probe;
 mod refresh;
 mod state;
 mod support;

@@ -203,3 +203,214 @@ pub fn base_course(id: &str) -> String {
         .unwrap()
         .replace("base-course", id)
 }
+
+/// The reading sets of the test matrix ([`matrix!`]): how the emulator answers the platform facts
+/// the documents leave open (`coursesync::emulator::readings`).
+pub mod readings {
+    use coursesync::emulator::Readings;
+
+    fn of(args: &[&str]) -> Readings {
+        Readings::parse(args).expect("valid readings")
+    }
+
+    /// The documents' reading: the emulator's defaults.
+    pub fn default() -> Readings {
+        Readings::default()
+    }
+
+    /// Every open fact the matrix covers read the other way, at once.
+    pub fn hostile() -> Readings {
+        of(&[
+            "add-dedupe=no",
+            "status-field=audit",
+            "query-echo=sparse",
+            "token=revoked",
+        ])
+    }
+
+    /// A repeated add makes a second product.
+    pub fn no_dedupe() -> Readings {
+        of(&["add-dedupe=no"])
+    }
+
+    /// `product_status.status` of the live version is its audit status.
+    pub fn audit_status() -> Readings {
+        of(&["status-field=audit"])
+    }
+
+    /// `query` echoes only some of what was sent.
+    pub fn sparse_echo() -> Readings {
+        of(&["query-echo=sparse"])
+    }
+
+    /// A new token ends the older ones at once.
+    pub fn revoked_token() -> Readings {
+        of(&["token=revoked"])
+    }
+
+    /// `modify_status` lists with 2 and delists with 1; audio, pdf and office are 6, 7, 8.
+    pub fn swapped_codes() -> Readings {
+        of(&["modify-status=2/1", "resource-types=6/7/8"])
+    }
+
+    /// `modify_status` delists with 0: the documents' 2 is refused.
+    pub fn refused_delist() -> Readings {
+        of(&["modify-status=1/0"])
+    }
+}
+
+/// One test body, many readings: `matrix! { body: [default, hostile]; }` makes a module `body`
+/// with one `#[test]` per reading set (`body::default`, `body::hostile`), each calling
+/// `body(&readings)`.
+macro_rules! matrix {
+    ($($body:ident: [$($set:ident),+ $(,)?];)+) => {
+        $(
+            mod $body {
+                $(
+                    #[test]
+                    fn $set() {
+                        super::$body(&crate::support::readings::$set());
+                    }
+                )+
+            }
+        )+
+    };
+}
+pub(crate) use matrix;
+
+impl Remote {
+    /// A project on an emulator answering with `readings` (the default test configuration
+    /// otherwise); `extra` is appended to `[apply]`.
+    pub fn on(readings: &coursesync::emulator::Readings, extra: &str) -> Remote {
+        let mut config = coursesync::emulator::testing::TestEmulator::config();
+        config.readings = readings.clone();
+        Remote::with(config, extra)
+    }
+
+    /// `status --format json`'s courses.
+    pub fn status_json(&self) -> Vec<serde_json::Value> {
+        let out = self.run(&["status", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        doc["courses"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The course_ids state holds as `unknown_outcome` (an add whose answer was lost).
+    pub fn unknown_outcomes(&self) -> Vec<String> {
+        self.status_json()
+            .iter()
+            .filter(|c| c["audit"] == "unknown_outcome")
+            .filter_map(|c| c["course_id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The products on the platform for `course_id` that are alive (in review or approved).
+    pub fn live_products(&self, course_id: &str) -> Vec<u64> {
+        self.emulator
+            .products()
+            .into_iter()
+            .filter(|p| p.course_id == course_id && !p.dead)
+            .map(|p| p.product_id)
+            .collect()
+    }
+
+    /// The promises every matrix run checks, for each course_id of `ids`: at most one live or
+    /// in-review product on the platform (0 duplicates), and that product is the one state
+    /// records, or the course is held as `unknown_outcome` awaiting import (0 lost ids).
+    pub fn assert_no_duplicate_no_lost(&self, ids: &std::collections::BTreeSet<String>) {
+        let held = self.unknown_outcomes();
+        let state = self.state();
+        for id in ids {
+            let live = self.live_products(id);
+            assert!(live.len() <= 1, "duplicate products for {id}: {live:?}");
+            if let Some(product) = live.first() {
+                let recorded = state.course(id).unwrap().and_then(|c| c.product_id);
+                assert!(
+                    recorded == Some(*product as i64) || held.contains(id),
+                    "product {product} of {id} is lost: state has {recorded:?}, not held as unknown_outcome"
+                );
+            }
+        }
+    }
+
+    /// Runs `apply --auto-approve` until it exits 0 (at most `max` runs), resolving every course
+    /// held as `unknown_outcome` the way a user would: `import --product-id N` of the product the
+    /// platform has for its course_id (found in the console), or `apply --resend COURSE_ID` when
+    /// it has none. Checks the promises of `ids` after every run. Returns (runs, imports,
+    /// resends).
+    pub fn converge(&self, ids: &std::collections::BTreeSet<String>, max: usize) -> Converged {
+        let mut done = Converged::default();
+        let mut outs = Vec::new();
+        for _ in 0..max {
+            let out = self.run(&["apply", "--auto-approve"]);
+            done.runs += 1;
+            self.assert_no_duplicate_no_lost(ids);
+            let ok = out.status.code() == Some(0);
+            outs.push(show(&out));
+            if ok {
+                return done;
+            }
+            for course_id in self.unknown_outcomes() {
+                let live = self.live_products(&course_id);
+                let resolved = match live.as_slice() {
+                    [product] => {
+                        done.imports += 1;
+                        self.run(&["import", "--product-id", &product.to_string()])
+                    }
+                    [] => {
+                        done.resends += 1;
+                        self.run(&["apply", "--auto-approve", "--resend", &course_id])
+                    }
+                    many => panic!("duplicate products for {course_id}: {many:?}"),
+                };
+                outs.push(show(&resolved));
+                self.assert_no_duplicate_no_lost(ids);
+            }
+        }
+        panic!(
+            "apply did not converge in {max} runs:\n{}",
+            outs.join("\n=====\n")
+        );
+    }
+
+    /// 0 false drift: with every audit decided and refreshed, `drift` reports nothing and the
+    /// plan is empty. Returns drift's output.
+    pub fn assert_no_false_drift(&self) -> String {
+        self.emulator.finish_audits();
+        let refresh = self.run(&["refresh"]);
+        assert_eq!(refresh.status.code(), Some(0), "{}", show(&refresh));
+        let drift = self.run(&["drift"]);
+        assert_eq!(
+            drift.status.code(),
+            Some(0),
+            "false drift:\n{}",
+            show(&drift)
+        );
+        let plan = self.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(
+            plan.status.code(),
+            Some(0),
+            "plan after convergence:\n{}",
+            show(&plan)
+        );
+        stdout(&drift)
+    }
+}
+
+/// What [`Remote::converge`] had to do.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Converged {
+    pub runs: usize,
+    pub imports: usize,
+    pub resends: usize,
+}
+
+/// Exit code, stdout and stderr of a run, for assertion messages.
+pub fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    )
+}
