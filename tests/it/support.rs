@@ -314,36 +314,51 @@ impl Remote {
             .collect()
     }
 
+    /// Broken promises for the course_ids of `ids`: (duplicates, lost). A duplicate is a second
+    /// live or in-review product for one course_id; a lost id is a live or in-review product
+    /// that state does not record, while the course is not held as `unknown_outcome`.
+    pub fn broken_promises(
+        &self,
+        ids: &std::collections::BTreeSet<String>,
+    ) -> (Vec<String>, Vec<String>) {
+        let held = self.unknown_outcomes();
+        let state = self.state();
+        let (mut duplicates, mut lost) = (Vec::new(), Vec::new());
+        for id in ids {
+            let live = self.live_products(id);
+            if live.len() > 1 {
+                duplicates.push(format!("{id}: products {live:?}"));
+            }
+            let recorded = state.course(id).unwrap().and_then(|c| c.product_id);
+            for product in &live {
+                if recorded != Some(*product as i64) && !held.contains(id) {
+                    lost.push(format!("{id}: product {product}, state has {recorded:?}"));
+                }
+            }
+        }
+        (duplicates, lost)
+    }
+
     /// The promises every matrix run checks, for each course_id of `ids`: at most one live or
     /// in-review product on the platform (0 duplicates), and that product is the one state
     /// records, or the course is held as `unknown_outcome` awaiting import (0 lost ids).
     pub fn assert_no_duplicate_no_lost(&self, ids: &std::collections::BTreeSet<String>) {
-        let held = self.unknown_outcomes();
-        let state = self.state();
-        for id in ids {
-            let live = self.live_products(id);
-            assert!(live.len() <= 1, "duplicate products for {id}: {live:?}");
-            if let Some(product) = live.first() {
-                let recorded = state.course(id).unwrap().and_then(|c| c.product_id);
-                assert!(
-                    recorded == Some(*product as i64) || held.contains(id),
-                    "product {product} of {id} is lost: state has {recorded:?}, not held as unknown_outcome"
-                );
-            }
-        }
+        let (duplicates, lost) = self.broken_promises(ids);
+        assert!(duplicates.is_empty(), "duplicate products: {duplicates:?}");
+        assert!(lost.is_empty(), "lost product ids: {lost:?}");
     }
 
     /// Runs `apply --auto-approve` until it exits 0 (at most `max` runs), resolving every course
     /// held as `unknown_outcome` the way a user would: `import --product-id N` of the product the
     /// platform has for its course_id (found in the console), or `apply --resend COURSE_ID` when
-    /// it has none. Checks the promises of `ids` after every run. Returns (runs, imports,
-    /// resends).
+    /// it has none. Checks the promises of `ids` after every run.
     pub fn converge(&self, ids: &std::collections::BTreeSet<String>, max: usize) -> Converged {
         let mut done = Converged::default();
         let mut outs = Vec::new();
         for _ in 0..max {
             let out = self.run(&["apply", "--auto-approve"]);
             done.runs += 1;
+            done.stderr.push_str(&stderr(&out));
             self.assert_no_duplicate_no_lost(ids);
             let ok = out.status.code() == Some(0);
             outs.push(show(&out));
@@ -398,11 +413,13 @@ impl Remote {
 }
 
 /// What [`Remote::converge`] had to do.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Converged {
     pub runs: usize,
     pub imports: usize,
     pub resends: usize,
+    /// The stderr of every apply run, one after the other.
+    pub stderr: String,
 }
 
 /// Exit code, stdout and stderr of a run, for assertion messages.
