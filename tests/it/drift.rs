@@ -1,11 +1,16 @@
 //! `coursesync drift` and `plan --refresh` through the real binary, against the emulator over
 //! real HTTP: no drift right after apply + refresh (the platform's view maps back to every field
 //! of the base course), out-of-band edits reported field by field, a delisting, a modify pending
-//! review, an unknown product id, and `plan --refresh` + apply putting the platform back.
+//! review, an unknown product id, and `plan --refresh` + apply putting the platform back. Each
+//! under the readings of `query` that drift depends on (the test matrix): where the live
+//! version's `product_status.status` is an audit status, a delisting cannot be seen and must not
+//! be guessed; where `query` echoes only some fields, the others are "not reported", never drift.
 
 use std::process::Output;
 use std::time::Duration;
 
+use coursesync::emulator::Readings;
+use coursesync::emulator::readings::StatusField;
 use coursesync::emulator::testing::{TEST_APPID, TEST_SECRET, TestEmulator};
 use coursesync::platform::{Client, ClientConfig, RetryPolicy};
 use coursesync::settings::Secret;
@@ -81,9 +86,13 @@ fn writes(r: &Remote) -> u64 {
     WRITES.iter().map(|e| r.emulator.count(e)).sum()
 }
 
-#[test]
-fn no_drift_right_after_apply_and_refresh() {
-    let r = Remote::new();
+/// Whether the platform under `readings` reports listing in `query`.
+fn reports_listing(readings: &Readings) -> bool {
+    readings.status_field == StatusField::Listing
+}
+
+fn no_drift_right_after_apply_and_refresh(readings: &Readings) {
+    let r = Remote::on(readings, "");
     applied(&r);
     let before = writes(&r);
     let state_file = r.project.root().join("state/coursesync.db");
@@ -98,7 +107,9 @@ fn no_drift_right_after_apply_and_refresh() {
     );
     let out = r.run(&["drift", "--format", "json"]);
     code(&out, 0);
-    assert_eq!(json_of(&out), json!({"format_version": 1, "courses": []}));
+    let doc = json_of(&out);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["courses"], json!([]), "{doc}");
     assert_eq!(r.emulator.count("query"), 2);
     assert_eq!(writes(&r), before, "drift called a write endpoint");
     assert_eq!(
@@ -110,9 +121,8 @@ fn no_drift_right_after_apply_and_refresh() {
     code(&r.run(&["plan", "--refresh", "--detailed-exitcode"]), 0);
 }
 
-#[test]
-fn out_of_band_edits_are_reported_field_by_field() {
-    let r = Remote::new();
+fn out_of_band_edits_are_reported_field_by_field(readings: &Readings) {
+    let r = Remote::on(readings, "");
     applied(&r);
     let a = product_id(&r, "a");
     let b = product_id(&r, "b");
@@ -124,6 +134,8 @@ fn out_of_band_edits_are_reported_field_by_field() {
         .unwrap();
     delist_out_of_band(&r, b);
     let before = writes(&r);
+    // The delisting of b shows only where the platform reports listing.
+    let listing = reports_listing(readings);
 
     let out = r.run(&["drift"]);
     code(&out, 2);
@@ -137,29 +149,36 @@ fn out_of_band_edits_are_reported_field_by_field() {
         text.contains("~ title: \"基础课程\" (applied) -> \"改过的标题\" (platform)"),
         "{text}"
     );
-    assert!(
+    assert_eq!(
         text.contains("~ listed: true (applied) -> false (platform)"),
+        listing,
         "{text}"
     );
-    assert!(
-        text.contains("Drift: 2 courses differ, 0 pending review, 0 unknown to the platform."),
-        "{text}"
-    );
+    let summary = if listing {
+        "Drift: 2 courses differ, 0 pending review, 0 unknown to the platform."
+    } else {
+        "Drift: 1 course differs, 0 pending review, 0 unknown to the platform."
+    };
+    assert!(text.contains(summary), "{text}");
 
     let out = r.run(&["drift", "--format", "json"]);
     code(&out, 2);
-    assert_eq!(
-        json_of(&out),
-        json!({"format_version": 1, "courses": [
-            {"course_id": "a", "product_id": a, "kind": "changed", "pending": false, "changes": [
-                {"path": "price.real_price", "platform": 3900, "applied": 4900},
-                {"path": "title", "platform": "改过的标题", "applied": "基础课程"},
-            ]},
-            {"course_id": "b", "product_id": b, "kind": "listing", "pending": false, "changes": [
+    let mut courses = vec![
+        json!({"course_id": "a", "product_id": a, "kind": "changed", "pending": false, "changes": [
+            {"path": "price.real_price", "platform": 3900, "applied": 4900},
+            {"path": "title", "platform": "改过的标题", "applied": "基础课程"},
+        ]}),
+    ];
+    if listing {
+        courses.push(
+            json!({"course_id": "b", "product_id": b, "kind": "listing", "pending": false, "changes": [
                 {"path": "listed", "platform": false, "applied": true},
-            ]},
-        ]})
-    );
+            ]}),
+        );
+    }
+    let doc = json_of(&out);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["courses"], json!(courses), "{doc}");
     let out = r.run(&["drift", "--format", "markdown"]);
     code(&out, 2);
     assert!(
@@ -168,12 +187,13 @@ fn out_of_band_edits_are_reported_field_by_field() {
         stdout(&out)
     );
     assert_eq!(writes(&r), before, "drift called a write endpoint");
+    r.assert_no_duplicate_no_lost(&["a".to_owned(), "b".to_owned()].into());
 }
 
-#[test]
-fn plan_refresh_then_apply_puts_the_platform_back() {
+fn plan_refresh_then_apply_puts_the_platform_back(readings: &Readings) {
     // Audits wait for finish_audits, so the version sent back can be seen in review.
     let mut config = TestEmulator::config();
+    config.readings = readings.clone();
     config.audit_delay = Duration::from_hours(1);
     let r = Remote::with(config, "");
     applied(&r);
@@ -200,8 +220,14 @@ fn plan_refresh_then_apply_puts_the_platform_back() {
     ]);
     code(&out, 2);
     let text = stdout(&out);
+    // The delisting of b is put back only where the platform reports listing; elsewhere it
+    // cannot be seen, and nothing is guessed.
+    let listing = reports_listing(readings);
     assert!(
-        text.contains("Plan: 0 to add, 1 to modify (re-audit), 0 path-only change, 1 listing change, 0 to delist, 0 uploads."),
+        text.contains(&format!(
+            "Plan: 0 to add, 1 to modify (re-audit), 0 path-only change, {} listing change, 0 to delist, 0 uploads.",
+            u8::from(listing)
+        )),
         "{text}"
     );
     assert!(text.contains("~ price.real_price: 3900 -> 4900"), "{text}");
@@ -215,18 +241,15 @@ fn plan_refresh_then_apply_puts_the_platform_back() {
     let common = &reviewing.product["common_product_params"];
     assert_eq!(common["title"], "基础课程");
     assert_eq!(common["price_info"]["real_price"], 4900);
-    assert!(r.emulator.product(b).unwrap().listed);
+    assert_eq!(r.emulator.product(b).unwrap().listed, listing);
 
-    r.emulator.finish_audits();
-    code(&r.run(&["refresh"]), 0);
-    let out = r.run(&["drift"]);
-    code(&out, 0);
+    r.assert_no_duplicate_no_lost(&["a".to_owned(), "b".to_owned()].into());
+    r.assert_no_false_drift();
     code(&r.run(&["plan", "--refresh", "--detailed-exitcode"]), 0);
 }
 
-#[test]
-fn page_drift_is_planned_as_a_path_only_change() {
-    let r = Remote::new();
+fn page_drift_is_planned_as_a_path_only_change(readings: &Readings) {
+    let r = Remote::on(readings, "");
     applied(&r);
     let a = product_id(&r, "a");
     r.emulator
@@ -260,12 +283,13 @@ fn page_drift_is_planned_as_a_path_only_change() {
     );
     code(&r.run(&["apply", plan_file.to_str().unwrap()]), 0);
     assert_eq!(r.emulator.count("modify_no_audit"), before + 1);
-    code(&r.run(&["drift"]), 0);
+    r.assert_no_duplicate_no_lost(&["a".to_owned(), "b".to_owned()].into());
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn a_modify_pending_review_is_not_drift() {
+fn a_modify_pending_review_is_not_drift(readings: &Readings) {
     let mut config = TestEmulator::config();
+    config.readings = readings.clone();
     config.audit_delay = Duration::from_hours(1);
     let r = Remote::with(config, "");
     applied(&r);
@@ -313,9 +337,8 @@ fn a_modify_pending_review_is_not_drift() {
     );
 }
 
-#[test]
-fn a_product_the_platform_does_not_know_is_missing() {
-    let r = Remote::new();
+fn a_product_the_platform_does_not_know_is_missing(readings: &Readings) {
+    let r = Remote::on(readings, "");
     applied(&r);
     let state = r.state();
     let mut rec = state.course("b").unwrap().unwrap();
@@ -355,4 +378,15 @@ fn no_state_means_no_drift() {
     code(&out, 0);
     assert_eq!(r.emulator.calls().len(), 0);
     assert!(!r.project.root().join("state/coursesync.db").exists());
+}
+
+// Drift reads `query`: the documents' readings, all four hostile ones at once, and each of the
+// two readings of `query` alone.
+crate::support::matrix! {
+    no_drift_right_after_apply_and_refresh: [default, hostile, audit_status, sparse_echo];
+    out_of_band_edits_are_reported_field_by_field: [default, hostile, audit_status, sparse_echo];
+    plan_refresh_then_apply_puts_the_platform_back: [default, hostile, audit_status, sparse_echo];
+    page_drift_is_planned_as_a_path_only_change: [default, hostile, audit_status, sparse_echo];
+    a_modify_pending_review_is_not_drift: [default, hostile, audit_status, sparse_echo];
+    a_product_the_platform_does_not_know_is_missing: [default, hostile, audit_status, sparse_echo];
 }
