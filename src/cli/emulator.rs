@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::emulator::{CallRecord, Config, Emulator, FaultSpec, Readings, parse_duration};
+use crate::duration::parse as parse_duration;
+use crate::emulator::{CallRecord, Config, Emulator, FaultSpec, Readings};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::emulator::parse_duration;
+use crate::duration::parse as parse_duration;
 use crate::exit;
 use crate::ops::probe::{self as op, End, Finding, Report, Step};
 use crate::platform::facts::FactValue;
