@@ -154,6 +154,7 @@ fn make_plan(settings: &Settings) -> (Plan, coursesync::hashing::HashStats) {
         &Options {
             prune: settings.prune,
             targets: Vec::new(),
+            resend: Vec::new(),
         },
     );
     (plan, prepared.hash_stats)

@@ -109,6 +109,26 @@ pub enum Environment {
     Local,
 }
 
+/// `app.sandbox_audit`: how the sandbox decides the audits of this project's writes
+/// (platform-api.md §12, the `Aweme-Check-Type` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxAudit {
+    Approve,
+    Reject,
+}
+
+impl SandboxAudit {
+    /// The `Aweme-Check-Type` value: `REJECT` rejects; any other value approves, and `OK` is
+    /// what GO-R sends (platform-api.md §12).
+    pub fn check_type(self) -> &'static str {
+        match self {
+            SandboxAudit::Approve => crate::platform::facts::CHECK_TYPE_APPROVE,
+            SandboxAudit::Reject => crate::platform::facts::CHECK_TYPE_REJECT,
+        }
+    }
+}
+
 /// The settings file as written (raw layer: unknown keys are errors).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +149,7 @@ struct RawApp {
     #[serde(default = "default_environment")]
     environment: Environment,
     base_url: Option<String>,
+    sandbox_audit: Option<SandboxAudit>,
 }
 
 fn default_environment() -> Environment {
@@ -228,6 +249,9 @@ pub struct Settings {
     pub environment: Environment,
     /// `COURSESYNC_BASE_URL` or `app.base_url`: replaces scheme and host of every API family.
     pub base_url: Option<String>,
+    /// `app.sandbox_audit` (only with `environment = "sandbox"`): sent as `Aweme-Check-Type` on
+    /// write calls.
+    pub sandbox_audit: Option<SandboxAudit>,
     pub catalog_dir: PathBuf,
     pub assets_base_url: Option<String>,
     pub state_path: PathBuf,
@@ -298,6 +322,14 @@ impl Settings {
         if raw.app.appid.trim().is_empty() {
             return Err(invalid("app.appid must not be empty".into()));
         }
+        // The header decides audits: it must never be dropped silently, nor reach production.
+        if raw.app.sandbox_audit.is_some() && raw.app.environment != Environment::Sandbox {
+            return Err(invalid(
+                "app.sandbox_audit applies only with environment = \"sandbox\" (it sets the \
+                 sandbox's Aweme-Check-Type header); remove it for this environment"
+                    .into(),
+            ));
+        }
         if raw.apply.concurrency == 0 || raw.apply.concurrency > 256 {
             return Err(invalid(format!(
                 "apply.concurrency must be between 1 and 256, not {}",
@@ -334,6 +366,7 @@ impl Settings {
             appid: raw.app.appid,
             environment: raw.app.environment,
             base_url: raw.app.base_url,
+            sandbox_audit: raw.app.sandbox_audit,
             assets_base_url: raw.catalog.assets_base_url,
             concurrency: raw.apply.concurrency,
             max_qps: raw.apply.max_qps,
@@ -426,6 +459,40 @@ mod tests {
         assert!(
             err.hint()
                 .is_some_and(|h| h.contains("docs/platform-facts.md"))
+        );
+    }
+
+    #[test]
+    fn sandbox_audit_is_read_and_only_for_the_sandbox() {
+        let s = Settings::parse(
+            Path::new("/r/c.toml"),
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\nsandbox_audit = \"reject\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.sandbox_audit, Some(SandboxAudit::Reject));
+        assert_eq!(SandboxAudit::Reject.check_type(), "REJECT");
+        assert_eq!(SandboxAudit::Approve.check_type(), "OK");
+        for env in ["production", "local"] {
+            let err = Settings::parse(
+                Path::new("/r/c.toml"),
+                &format!(
+                    "[app]\nappid = \"tt1\"\nenvironment = \"{env}\"\nsandbox_audit = \"approve\"\n"
+                ),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("sandbox_audit applies only"),
+                "{err}"
+            );
+        }
+        let err = Settings::parse(
+            Path::new("/r/c.toml"),
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\nsandbox_audit = \"maybe\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, SettingsError::Malformed { line: 4, .. }),
+            "{err:?}"
         );
     }
 

@@ -18,6 +18,8 @@ pub struct Request {
     pub targets: Vec<String>,
     /// Ask the platform first (`query`, read-only) and plan to undo any drift.
     pub refresh: bool,
+    /// Held courses (`unknown_outcome`) to add again, knowingly (`apply --resend`).
+    pub resend: Vec<String>,
 }
 
 /// Makes the plan. With `refresh`, drift (see [`crate::drift`]) is folded into the planner's
@@ -40,6 +42,7 @@ pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
     let options = plan::Options {
         prune: settings.prune,
         targets: request.targets.clone(),
+        resend: request.resend.clone(),
     };
     Ok(prepared.diff(&options))
 }

@@ -41,6 +41,8 @@ pub struct Options {
     pub prune: bool,
     /// Only these course_ids (and their uploads); empty = all.
     pub targets: Vec<String>,
+    /// Held courses (`unknown_outcome`) to add again, knowingly (`apply --resend`).
+    pub resend: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +73,18 @@ pub struct Summary {
     pub in_review: usize,
     /// Known courses unchanged and still rejected (reported, not actions).
     pub rejected: usize,
+    /// Courses held because their add's outcome is unknown (reported, not actions). Written
+    /// only when there are some.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held: usize,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if signature"
+)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -160,6 +174,8 @@ pub enum NoteKind {
     RemovedKept,
     /// A listing change that waits for the first approval.
     PendingListing,
+    /// Its add's answer was lost (`unknown_outcome`): nothing is sent until it is resolved.
+    Held,
 }
 
 impl Plan {
@@ -235,7 +251,8 @@ pub fn diff_desired(
 
     for d in desired.iter().filter(|d| targeted(&d.course.course_id)) {
         let record = state.courses.get(&d.course.course_id);
-        let Some(mut change) = decide(d, record, &mut notes, &mut summary) else {
+        let resend = options.resend.contains(&d.course.course_id);
+        let Some(mut change) = decide(d, record, resend, &mut notes, &mut summary) else {
             continue;
         };
         if matches!(change.send, Some(Send::Add | Send::AddAgain | Send::Modify)) {
@@ -318,6 +335,7 @@ fn is_live(r: &CourseRecord) -> bool {
 fn decide(
     d: &Desired<'_>,
     record: Option<&CourseRecord>,
+    resend: bool,
     notes: &mut Vec<Note>,
     summary: &mut Summary,
 ) -> Option<CourseChange> {
@@ -338,9 +356,29 @@ fn decide(
         files: BTreeMap::new(),
     };
     let pending_delist = "listed = false: it will be delisted once the platform approves it";
-    // Unknown, or known but never accepted by the platform: add.
+    // Its add's answer was lost: never re-added blindly (PRODUCT.md "No blind re-add").
+    if let Some(r) = record.filter(|r| r.audit == Audit::UnknownOutcome) {
+        if !resend {
+            summary.held += 1;
+            notes.push(Note {
+                course_id: course.course_id.clone(),
+                kind: NoteKind::Held,
+                message: held_message(&r.course_id),
+            });
+            return None;
+        }
+        change
+            .notes
+            .push("sent again (--resend): its earlier add's outcome is unknown".into());
+    }
+    // Unknown, or known but never accepted by the platform (or resent knowingly): add.
     let record = match record {
-        Some(r) if !(r.audit == Audit::NotSubmitted && r.product_id.is_none()) => r,
+        Some(r)
+            if !(r.audit == Audit::NotSubmitted && r.product_id.is_none())
+                && r.audit != Audit::UnknownOutcome =>
+        {
+            r
+        }
         _ => {
             change.send = Some(Send::Add);
             change.changes = field_changes(None, &d.payload);
@@ -421,6 +459,16 @@ impl CourseChange {
     }
 }
 
+/// The note on a held course: what happened and what to do.
+pub fn held_message(course_id: &str) -> String {
+    format!(
+        "held, not sent: the answer to its add was lost, so the platform may have it \
+         (unknown_outcome); find the product (console, or the audit callback whose callback_data \
+         is {course_id}) and run `coursesync import --product-id N`, or send it again knowingly \
+         with `coursesync apply --resend {course_id}`"
+    )
+}
+
 /// A course in state that the catalog no longer has.
 fn removed(
     record: &CourseRecord,
@@ -457,6 +505,16 @@ fn removed(
                     .into(),
             });
         }
+    } else if record.audit == Audit::UnknownOutcome {
+        summary.held += 1;
+        notes.push(Note {
+            course_id: id.clone(),
+            kind: NoteKind::Held,
+            message: "removed from the catalog while held (unknown_outcome: the answer to its \
+                      add was lost); if the platform has it, find the product and run \
+                      `coursesync import --product-id N`, then prune can delist it"
+                .into(),
+        });
     } else if !live && record.audit == Audit::InReview {
         let message = if prune {
             "removed from the catalog while in its first review: it will be delisted once approved"

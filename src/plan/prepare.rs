@@ -146,6 +146,15 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
                     *r = full;
                 }
             }
+            // An add whose outcome no record shows (a killed run) is held, as apply will record
+            // it, unless the platform is known to deduplicate adds (PRODUCT.md "No blind
+            // re-add").
+            if !crate::local::effective_facts(settings).add_is_deduplicated() {
+                for (entry, existing) in s.lost_adds()? {
+                    let held = entry.held_record(existing.as_ref());
+                    courses.insert(held.course_id.clone(), held);
+                }
+            }
             StateView {
                 lineage: Some(s.lineage()),
                 serial: s.serial(),

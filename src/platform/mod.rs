@@ -86,7 +86,11 @@ impl ClientConfig {
             max_qps: settings.max_qps,
             request_timeout: settings.request_timeout,
             retry: RetryPolicy::default(),
-            check_type: None,
+            // Settings allow it only with environment = "sandbox" (platform-api.md §12).
+            check_type: settings
+                .sandbox_audit
+                .filter(|_| settings.environment == Environment::Sandbox)
+                .map(|a| a.check_type().to_string()),
             facts: settings.facts,
         })
     }
@@ -144,11 +148,15 @@ struct Inner {
     throttle_waits: AtomicU64,
 }
 
-/// Whether a call sends the sandbox audit header.
+/// Whether a call sends the sandbox audit header, and whether it may be sent again after a
+/// failure that may have performed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Read,
     Write,
+    /// A write that must not be performed twice (an `add` on a platform not known to answer a
+    /// repeat with 10140): never re-sent after a failure that may have performed it.
+    WriteOnce,
 }
 
 type Attempt<T> = Result<T, (PlatformError, Option<Duration>)>;
@@ -297,8 +305,15 @@ impl Client {
     /// [`PlatformError::AlreadyInReview`]: after a retry whose first attempt may have been
     /// performed, that is how the caller learns the product id.
     pub async fn add(&self, product: &wire::Product) -> Result<Added, PlatformError> {
+        // A lost answer is retried only where a repeat is known to be answered 10140/10141
+        // (`add.repeat_answers_10140`); otherwise the caller learns of it and holds the course.
+        let kind = if self.inner.facts.add_is_deduplicated() {
+            Kind::Write
+        } else {
+            Kind::WriteOnce
+        };
         let (result, after_retry) = self
-            .call_tracked::<wire::AddData>("add", facts::path::ADD, Kind::Write, |access_token| {
+            .call_tracked::<wire::AddData>("add", facts::path::ADD, kind, |access_token| {
                 body(&wire::AddRequest {
                     access_token,
                     product_type: facts::PRODUCT_TYPE_COURSE,
@@ -583,13 +598,16 @@ impl Client {
                     }
                 }
             }
+            if kind == Kind::WriteOnce && lease.is_some() && error.maybe_performed() {
+                return (Err(error), true);
+            }
             let Some(delay) = inner
                 .retry
                 .next_delay(attempt, class, retry_after, fastrand::f64())
             else {
                 return (Err(error), maybe_performed);
             };
-            if class == Class::Transient {
+            if lease.is_some() && error.maybe_performed() {
                 maybe_performed = true;
             }
             inner.retries.fetch_add(1, Ordering::Relaxed);
@@ -612,7 +630,7 @@ impl Client {
         let secret = inner.app_secret.as_ref().map_or("", Secret::expose);
         let secrets = [token.expose(), secret];
         let check_type = match kind {
-            Kind::Write => inner.check_type.as_deref(),
+            Kind::Write | Kind::WriteOnce => inner.check_type.as_deref(),
             Kind::Read => None,
         };
         let bytes = post(
@@ -712,7 +730,9 @@ async fn post(
 }
 
 fn transport_error(endpoint: &'static str, e: &reqwest::Error, secrets: &[&str]) -> PlatformError {
-    if e.is_timeout() {
+    // Connecting failed (a connect timeout included): nothing was sent.
+    let connect = e.is_connect();
+    if e.is_timeout() && !connect {
         return PlatformError::Timeout { endpoint };
     }
     // reqwest's own message is generic ("error sending request"); the cause is in the chain.
@@ -723,9 +743,11 @@ fn transport_error(endpoint: &'static str, e: &reqwest::Error, secrets: &[&str])
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    PlatformError::Transport {
-        endpoint,
-        message: mask(&message, secrets),
+    let message = mask(&message, secrets);
+    if connect {
+        PlatformError::Connect { endpoint, message }
+    } else {
+        PlatformError::Transport { endpoint, message }
     }
 }
 
@@ -815,5 +837,19 @@ mod tests {
         assert_eq!(c.product_base, "http://127.0.0.1:8790");
         assert_eq!(c.token_base, "http://127.0.0.1:8790");
         assert!(ClientConfig::from_settings(&settings("[app]\nappid = \"tt1\"\n")).is_err());
+    }
+
+    #[test]
+    fn sandbox_audit_becomes_the_check_type_header() {
+        let c = ClientConfig::from_settings(&settings(
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\nsandbox_audit = \"approve\"\n",
+        ))
+        .unwrap();
+        assert_eq!(c.check_type.as_deref(), Some("OK"));
+        let c = ClientConfig::from_settings(&settings(
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\n",
+        ))
+        .unwrap();
+        assert_eq!(c.check_type, None);
     }
 }

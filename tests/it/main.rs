@@ -4,6 +4,7 @@ mod apply;
 mod apply_faults;
 mod drift;
 mod emulator;
+mod fidelity;
 mod import;
 mod plan;
 mod platform;

@@ -62,6 +62,7 @@ fn plan_for(p: &Project, targets: &[&str]) -> Plan {
         &Options {
             prune: s.prune,
             targets: targets.iter().map(ToString::to_string).collect(),
+            resend: Vec::new(),
         },
     )
 }

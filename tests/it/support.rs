@@ -195,6 +195,27 @@ impl Remote {
     pub fn state(&self) -> coursesync::state::State {
         coursesync::state::State::open(&self.project.root().join("state/coursesync.db")).unwrap()
     }
+
+    /// Writes `platform-facts.toml` beside the settings file with `facts` settled.
+    pub fn set_facts(&self, facts: &coursesync::platform::facts::KnownFacts) -> &Remote {
+        use coursesync::platform::facts::known;
+        let recorded: Vec<known::Recorded> = facts
+            .settled()
+            .into_iter()
+            .map(|(fact, value)| known::Recorded {
+                fact,
+                value,
+                note: "set by the test".into(),
+            })
+            .collect();
+        known::write_file(&self.project.root().join(known::FILE_NAME), &recorded).unwrap();
+        self
+    }
+
+    /// Writes `platform-facts.toml` settling every open fact as this emulator reads it.
+    pub fn facts_as_emulator(&self) -> &Remote {
+        self.set_facts(&coursesync::local::facts_of(self.emulator.readings()))
+    }
 }
 
 /// The valid base course with another course_id.
