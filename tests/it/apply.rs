@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use coursesync::emulator::Readings;
 use coursesync::state::Audit;
 
+use crate::support::readings::Setup;
 use crate::support::{Remote, base_course, stderr, stdout};
 
 fn ids(list: &[&str]) -> BTreeSet<String> {
@@ -41,8 +41,8 @@ fn approve_all(r: &Remote) {
     state.put_courses(&courses).unwrap();
 }
 
-fn fresh_apply_then_nothing_to_do(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn fresh_apply_then_nothing_to_do(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"))
         .course("b.toml", &base_course("b"))
         .course("c/c.toml", &base_course("c"));
@@ -83,8 +83,8 @@ fn fresh_apply_then_nothing_to_do(readings: &Readings) {
     r.assert_no_false_drift();
 }
 
-fn uploads_finish_before_the_course_that_needs_them_is_sent(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn uploads_finish_before_the_course_that_needs_them_is_sent(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     ok(&r.run(&["apply", "--auto-approve"]));
     let calls = r.emulator.calls();
@@ -112,8 +112,8 @@ fn uploads_finish_before_the_course_that_needs_them_is_sent(readings: &Readings)
     r.assert_no_false_drift();
 }
 
-fn a_file_shared_by_two_courses_is_uploaded_once(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn a_file_shared_by_two_courses_is_uploaded_once(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"))
         .course("b.toml", &base_course("b"));
     ok(&r.run(&["apply", "--auto-approve"]));
@@ -123,8 +123,8 @@ fn a_file_shared_by_two_courses_is_uploaded_once(readings: &Readings) {
     r.assert_no_false_drift();
 }
 
-fn each_action_kind_goes_through_its_endpoint(readings: &Readings) {
-    let r = Remote::on(readings, "prune = true");
+fn each_action_kind_goes_through_its_endpoint(setup: &Setup) {
+    let r = Remote::on(setup, "prune = true");
     for id in ["price", "page", "hide", "gone", "keep"] {
         r.course(&format!("{id}.toml"), &base_course(id));
     }
@@ -187,8 +187,8 @@ fn each_action_kind_goes_through_its_endpoint(readings: &Readings) {
     r.assert_no_false_drift();
 }
 
-fn a_rejected_first_add_is_added_again_with_a_new_product(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn a_rejected_first_add_is_added_again_with_a_new_product(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     ok(&r.run(&["apply", "--auto-approve"]));
     let first = r.state().course("a").unwrap().unwrap();
@@ -218,8 +218,8 @@ fn a_rejected_first_add_is_added_again_with_a_new_product(readings: &Readings) {
     r.assert_no_duplicate_no_lost(&ids(&["a"]));
 }
 
-fn a_saved_plan_is_applied_once_and_refused_when_stale(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn a_saved_plan_is_applied_once_and_refused_when_stale(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     ok(&r.run(&["plan", "--out", "plan.json"]));
     // The catalog changed since: refused, nothing sent.
@@ -249,8 +249,8 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale(readings: &Readings) {
     r.assert_no_false_drift();
 }
 
-fn a_second_apply_fails_fast_naming_the_lock_holder(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn a_second_apply_fails_fast_naming_the_lock_holder(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     let state = r.state();
     let guard = state.lock("coursesync apply (test)").unwrap();
@@ -270,8 +270,8 @@ fn a_second_apply_fails_fast_naming_the_lock_holder(readings: &Readings) {
     r.assert_no_false_drift();
 }
 
-fn a_bad_catalog_sends_nothing(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn a_bad_catalog_sends_nothing(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a")).course(
         "b.toml",
         &base_course("b").replace("real_price = 4900", "real_price = 5100"),
@@ -287,8 +287,8 @@ fn a_bad_catalog_sends_nothing(readings: &Readings) {
     assert_eq!(r.emulator.calls().len(), 0);
 }
 
-fn without_auto_approve_and_no_terminal_it_refuses(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn without_auto_approve_and_no_terminal_it_refuses(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     let out = r
         .command(&["apply"])
@@ -304,9 +304,9 @@ fn without_auto_approve_and_no_terminal_it_refuses(readings: &Readings) {
     assert_eq!(r.emulator.calls().len(), 0);
 }
 
-fn one_broken_course_does_not_block_the_others(readings: &Readings) {
+fn one_broken_course_does_not_block_the_others(setup: &Setup) {
     // A hosted file the platform cannot pull (nothing listens there) fails only its course.
-    let r = Remote::on(readings, "");
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     r.course(
         "b.toml",
@@ -336,8 +336,8 @@ fn one_broken_course_does_not_block_the_others(readings: &Readings) {
     r.assert_no_duplicate_no_lost(&ids(&["a", "b"]));
 }
 
-fn delisting_more_than_half_needs_allow_mass_delist(readings: &Readings) {
-    let r = Remote::on(readings, "prune = true");
+fn delisting_more_than_half_needs_allow_mass_delist(setup: &Setup) {
+    let r = Remote::on(setup, "prune = true");
     for id in ["a", "b", "c"] {
         r.course(&format!("{id}.toml"), &base_course(id));
     }

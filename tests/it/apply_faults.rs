@@ -13,8 +13,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use coursesync::emulator::testing::TestEmulator;
-use coursesync::emulator::{FaultKind, FaultSpec, Readings};
+use coursesync::emulator::{FaultKind, FaultSpec};
 
+use crate::support::readings::Setup;
 use crate::support::{Remote, base_course, show, stdout};
 
 /// Emulator tokens start with this (platform-api.md §2.2 sample shape).
@@ -44,17 +45,16 @@ fn write_course(r: &Remote, i: usize, title: &str) {
     r.course(&format!("courses/{id}.toml"), &text);
 }
 
-/// A project on an emulator with `readings` and `faults` (seeded) and `n` courses; `extra` goes
+/// A project on an emulator under `setup` with `faults` (seeded) and `n` courses; `extra` goes
 /// into `[apply]`.
-fn remote(readings: &Readings, faults: &[(&str, FaultSpec)], extra: &str, n: usize) -> Remote {
+fn remote(setup: &Setup, faults: &[(&str, FaultSpec)], extra: &str, n: usize) -> Remote {
     let mut config = TestEmulator::config();
-    config.readings = readings.clone();
     config.faults = faults
         .iter()
         .map(|(e, s)| ((*e).to_string(), s.clone()))
         .collect();
     config.fault_seed = Some(20_260_601);
-    let r = Remote::with(config, extra);
+    let r = Remote::with_setup(config, setup, extra);
     for i in 0..n {
         write_course(&r, i, &format!("容错课程 {i}"));
     }
@@ -108,13 +108,13 @@ fn faulted(r: &Remote, endpoint: &str, kind: FaultKind) -> usize {
 
 const N: usize = 10;
 
-fn gateway_timeouts_on_add_and_upload_converge(readings: &Readings) {
+fn gateway_timeouts_on_add_and_upload_converge(setup: &Setup) {
     let spec = FaultSpec {
         rate_504: 0.4,
         ..FaultSpec::default()
     };
     let r = remote(
-        readings,
+        setup,
         &[("add", spec.clone()), ("upload_resource", spec)],
         "",
         N,
@@ -125,14 +125,14 @@ fn gateway_timeouts_on_add_and_upload_converge(readings: &Readings) {
     assert_converged(&r, &ids(N));
 }
 
-fn too_many_requests_with_retry_after_converge(readings: &Readings) {
+fn too_many_requests_with_retry_after_converge(setup: &Setup) {
     let spec = FaultSpec {
         rate_429: 0.3,
         retry_after: 1,
         ..FaultSpec::default()
     };
     let r = remote(
-        readings,
+        setup,
         &[("add", spec.clone()), ("upload_resource", spec)],
         "",
         N,
@@ -144,13 +144,13 @@ fn too_many_requests_with_retry_after_converge(readings: &Readings) {
     assert_converged(&r, &ids(N));
 }
 
-fn dropped_connections_converge(readings: &Readings) {
+fn dropped_connections_converge(setup: &Setup) {
     let spec = FaultSpec {
         drop_rate: 0.3,
         ..FaultSpec::default()
     };
     let r = remote(
-        readings,
+        setup,
         &[
             ("add", spec.clone()),
             ("upload_resource", spec.clone()),
@@ -164,9 +164,9 @@ fn dropped_connections_converge(readings: &Readings) {
     assert_converged(&r, &ids(N));
 }
 
-fn performed_then_answered_504_on_add_is_adopted_not_duplicated(readings: &Readings) {
+fn performed_then_answered_504_on_add_is_adopted_not_duplicated(setup: &Setup) {
     let r = remote(
-        readings,
+        setup,
         &[(
             "add",
             FaultSpec {
@@ -182,22 +182,13 @@ fn performed_then_answered_504_on_add_is_adopted_not_duplicated(readings: &Readi
     assert_converged(&r, &ids(N));
 }
 
-/// One add performed and answered 504, deterministically, with the dedupe fact settled in
-/// `platform-facts.toml` as the platform reads it (as `probe --write` would). Known to answer a
-/// repeat with 10140: the retry is told the product id and adopts it in the same run. Known not
-/// to: the add is not sent again; the course is held as unknown_outcome and `import` of the
-/// product found by course_id resolves it. Either way the files were pulled from the catalog's
-/// server.
-fn one_lost_add_answer_is_adopted_or_held(readings: &Readings) {
-    let r = Remote::on(readings, "");
-    std::fs::write(
-        r.project.root().join("platform-facts.toml"),
-        format!(
-            "[facts]\n\"add.repeat_answers_10140\" = {}\n",
-            readings.add_dedupe
-        ),
-    )
-    .unwrap();
+/// One add performed and answered 504, deterministically. Known (platform-facts.toml) to answer
+/// a repeat with 10140: the retry is told the product id and adopts it in the same run.
+/// Otherwise (known not to, or unsettled): the add is not sent again; the course is held as
+/// unknown_outcome and `import` of the product found by course_id resolves it. Either way the
+/// files were pulled from the catalog's server.
+fn one_lost_add_answer_is_adopted_or_held(setup: &Setup) {
+    let r = Remote::on(setup, "");
     write_course(&r, 0, "容错课程 0");
     r.emulator.set_fault(
         "add",
@@ -209,7 +200,7 @@ fn one_lost_add_answer_is_adopted_or_held(readings: &Readings) {
     let out = r.run(&["apply", "--auto-approve"]);
     assert_eq!(faulted(&r, "add", FaultKind::Performed504), 1);
     assert_eq!(r.emulator.products().len(), 1);
-    if readings.add_dedupe {
+    if setup.dedupe_known() {
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
         assert_eq!(r.emulator.count("add"), 2, "the add and its retry");
         // The adopted product is this run's own lost add: no re-audit by an extra modify.
@@ -236,9 +227,9 @@ fn one_lost_add_answer_is_adopted_or_held(readings: &Readings) {
 
 /// Every attempt of `add` outlives the client's request timeout: the run fails on timeouts and
 /// keeps the intents; with the platform fast again the next run settles them without duplicates.
-fn request_timeouts_fail_the_run_then_converge(readings: &Readings) {
+fn request_timeouts_fail_the_run_then_converge(setup: &Setup) {
     let r = remote(
-        readings,
+        setup,
         &[(
             "add",
             FaultSpec {
@@ -262,24 +253,25 @@ fn request_timeouts_fail_the_run_then_converge(readings: &Readings) {
     assert_converged(&r, &ids(N));
 }
 
-/// kill -9 trials per reading set (the matrix runs two: both `add-dedupe` readings).
+/// kill -9 trials per cell (the matrix runs three: both `add-dedupe` readings, and the first
+/// with the facts unsettled and probed).
 const KILL_TRIALS: usize = 10;
 
 #[cfg(unix)]
-fn kill_9_at_random_moments_then_rerun_converges(readings: &Readings) {
+fn kill_9_at_random_moments_then_rerun_converges(setup: &Setup) {
     let seed: u64 = std::env::var("APPLY_FAULTS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x00c0_55e5_1ac7);
     println!(
-        "kill -9 trials under [{readings}]: seed {seed} (set APPLY_FAULTS_SEED to repeat another)"
+        "kill -9 trials under [{setup}]: seed {seed} (set APPLY_FAULTS_SEED to repeat another)"
     );
     let mut rng = fastrand::Rng::with_seed(seed);
     let latency = FaultSpec {
         latency_ms: 50,
         ..FaultSpec::default()
     };
-    let r = remote(readings, &[("*", latency)], "", 20);
+    let r = remote(setup, &[("*", latency)], "", 20);
     let mut known = 20;
     let (mut takeovers, mut duplicates, mut lost, mut imports, mut resends) = (0, 0, 0, 0, 0);
     let mut killed = 0;
@@ -337,7 +329,7 @@ fn kill_9_at_random_moments_then_rerun_converges(readings: &Readings) {
         assert_converged(&r, &ids(known));
     }
     println!(
-        "kill -9 under [{readings}]: {KILL_TRIALS} trials ({killed} killed mid-run), \
+        "kill -9 under [{setup}]: {KILL_TRIALS} trials ({killed} killed mid-run), \
          {duplicates} duplicate products, {lost} lost product ids, {imports} import(s) and \
          {resends} resend(s) of held courses, {takeovers} stale lock(s) taken over"
     );
@@ -365,12 +357,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn secret_and_tokens_never_reach_output_state_or_plan_files(readings: &Readings) {
+fn secret_and_tokens_never_reach_output_state_or_plan_files(setup: &Setup) {
     const SECRET: &str = "Zq7-very-distinctive-app-secret-4f1c9e";
     let mut config = TestEmulator::config();
-    config.readings = readings.clone();
     config.secret = Some(SECRET.into());
-    let r = Remote::with(config, "");
+    let r = Remote::with_setup(config, setup, "");
     for i in 0..3 {
         write_course(&r, i, &format!("保密课程 {i}"));
     }
@@ -455,15 +446,21 @@ fn secret_and_tokens_never_reach_output_state_or_plan_files(readings: &Readings)
     }
 }
 
-// Sets: the documents' readings; the four hostile ones at once; and, since a lost answer and a
-// refused token are what these faults provoke, `add-dedupe=no` and `token=revoked` each alone.
+// Cells: the documents' readings with the facts unsettled (every lost add answer is held) and
+// probed (known to be deduplicated: sent again and adopted); the four hostile readings at once;
+// and, since a lost answer and a refused token are what these faults provoke, `add-dedupe=no`
+// and `token=revoked` each alone.
 crate::support::matrix! {
-    gateway_timeouts_on_add_and_upload_converge: [default, hostile, no_dedupe, revoked_token];
-    too_many_requests_with_retry_after_converge: [default, hostile, no_dedupe, revoked_token];
-    dropped_connections_converge: [default, hostile, no_dedupe, revoked_token];
-    performed_then_answered_504_on_add_is_adopted_not_duplicated: [default, hostile, no_dedupe, revoked_token];
-    one_lost_add_answer_is_adopted_or_held: [default, hostile, no_dedupe];
-    request_timeouts_fail_the_run_then_converge: [default, hostile, no_dedupe, revoked_token];
-    kill_9_at_random_moments_then_rerun_converges: [default, hostile];
+    gateway_timeouts_on_add_and_upload_converge:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    too_many_requests_with_retry_after_converge:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    dropped_connections_converge: [default, default_probed, hostile, no_dedupe, revoked_token];
+    performed_then_answered_504_on_add_is_adopted_not_duplicated:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    one_lost_add_answer_is_adopted_or_held: [default, default_probed, hostile, hostile_probed];
+    request_timeouts_fail_the_run_then_converge:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    kill_9_at_random_moments_then_rerun_converges: [default, default_probed, hostile];
     secret_and_tokens_never_reach_output_state_or_plan_files: [default, hostile];
 }

@@ -9,14 +9,13 @@
 use std::process::Output;
 use std::time::Duration;
 
-use coursesync::emulator::Readings;
-use coursesync::emulator::readings::StatusField;
 use coursesync::emulator::testing::{TEST_APPID, TEST_SECRET, TestEmulator};
 use coursesync::platform::{Client, ClientConfig, RetryPolicy};
 use coursesync::settings::Secret;
 use coursesync::state::Audit;
 use serde_json::{Value, json};
 
+use crate::support::readings::Setup;
 use crate::support::{Remote, base_course, stderr, stdout};
 
 fn code(out: &Output, expected: i32) {
@@ -86,13 +85,30 @@ fn writes(r: &Remote) -> u64 {
     WRITES.iter().map(|e| r.emulator.count(e)).sum()
 }
 
-/// Whether the platform under `readings` reports listing in `query`.
-fn reports_listing(readings: &Readings) -> bool {
-    readings.status_field == StatusField::Listing
+/// What drift says it could not compare, on every format: the listing unless it is known to be
+/// reported, and the fields `query` did not carry unless it is known to echo everything.
+fn assert_says_what_is_not_reported(setup: &Setup, doc: &Value, text: &str) {
+    assert_eq!(doc["listing_reported"], setup.listing_reported(), "{doc}");
+    assert_eq!(
+        text.contains("Listing: not reported by the platform"),
+        !setup.listing_reported(),
+        "{text}"
+    );
+    let sparse = setup.readings.query_echo == coursesync::emulator::readings::QueryEcho::Sparse;
+    let not_reported = doc["not_reported"].as_array().cloned().unwrap_or_default();
+    if sparse {
+        assert!(
+            not_reported.contains(&json!("purchase_precaution"))
+                && not_reported.contains(&json!("course.course_num")),
+            "{doc}"
+        );
+    } else {
+        assert_eq!(not_reported, Vec::<Value>::new(), "{doc}");
+    }
 }
 
-fn no_drift_right_after_apply_and_refresh(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn no_drift_right_after_apply_and_refresh(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let before = writes(&r);
     let state_file = r.project.root().join("state/coursesync.db");
@@ -105,11 +121,13 @@ fn no_drift_right_after_apply_and_refresh(readings: &Readings) {
         "{}",
         stdout(&out)
     );
+    let text = stdout(&out);
     let out = r.run(&["drift", "--format", "json"]);
     code(&out, 0);
     let doc = json_of(&out);
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["courses"], json!([]), "{doc}");
+    assert_says_what_is_not_reported(setup, &doc, &text);
     assert_eq!(r.emulator.count("query"), 2);
     assert_eq!(writes(&r), before, "drift called a write endpoint");
     assert_eq!(
@@ -121,8 +139,8 @@ fn no_drift_right_after_apply_and_refresh(readings: &Readings) {
     code(&r.run(&["plan", "--refresh", "--detailed-exitcode"]), 0);
 }
 
-fn out_of_band_edits_are_reported_field_by_field(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn out_of_band_edits_are_reported_field_by_field(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     let b = product_id(&r, "b");
@@ -134,8 +152,8 @@ fn out_of_band_edits_are_reported_field_by_field(readings: &Readings) {
         .unwrap();
     delist_out_of_band(&r, b);
     let before = writes(&r);
-    // The delisting of b shows only where the platform reports listing.
-    let listing = reports_listing(readings);
+    // The delisting of b shows only where the platform is known to report listing.
+    let listing = setup.listing_reported();
 
     let out = r.run(&["drift"]);
     code(&out, 2);
@@ -179,6 +197,7 @@ fn out_of_band_edits_are_reported_field_by_field(readings: &Readings) {
     let doc = json_of(&out);
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["courses"], json!(courses), "{doc}");
+    assert_says_what_is_not_reported(setup, &doc, &text);
     let out = r.run(&["drift", "--format", "markdown"]);
     code(&out, 2);
     assert!(
@@ -190,12 +209,11 @@ fn out_of_band_edits_are_reported_field_by_field(readings: &Readings) {
     r.assert_no_duplicate_no_lost(&["a".to_owned(), "b".to_owned()].into());
 }
 
-fn plan_refresh_then_apply_puts_the_platform_back(readings: &Readings) {
+fn plan_refresh_then_apply_puts_the_platform_back(setup: &Setup) {
     // Audits wait for finish_audits, so the version sent back can be seen in review.
     let mut config = TestEmulator::config();
-    config.readings = readings.clone();
     config.audit_delay = Duration::from_hours(1);
-    let r = Remote::with(config, "");
+    let r = Remote::with_setup(config, setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     let b = product_id(&r, "b");
@@ -220,9 +238,9 @@ fn plan_refresh_then_apply_puts_the_platform_back(readings: &Readings) {
     ]);
     code(&out, 2);
     let text = stdout(&out);
-    // The delisting of b is put back only where the platform reports listing; elsewhere it
-    // cannot be seen, and nothing is guessed.
-    let listing = reports_listing(readings);
+    // The delisting of b is put back only where the platform is known to report listing;
+    // elsewhere it cannot be seen, and nothing is guessed.
+    let listing = setup.listing_reported();
     assert!(
         text.contains(&format!(
             "Plan: 0 to add, 1 to modify (re-audit), 0 path-only change, {} listing change, 0 to delist, 0 uploads.",
@@ -248,8 +266,8 @@ fn plan_refresh_then_apply_puts_the_platform_back(readings: &Readings) {
     code(&r.run(&["plan", "--refresh", "--detailed-exitcode"]), 0);
 }
 
-fn page_drift_is_planned_as_a_path_only_change(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn page_drift_is_planned_as_a_path_only_change(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     r.emulator
@@ -287,11 +305,10 @@ fn page_drift_is_planned_as_a_path_only_change(readings: &Readings) {
     r.assert_no_false_drift();
 }
 
-fn a_modify_pending_review_is_not_drift(readings: &Readings) {
+fn a_modify_pending_review_is_not_drift(setup: &Setup) {
     let mut config = TestEmulator::config();
-    config.readings = readings.clone();
     config.audit_delay = Duration::from_hours(1);
-    let r = Remote::with(config, "");
+    let r = Remote::with_setup(config, setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     r.course(
@@ -337,8 +354,8 @@ fn a_modify_pending_review_is_not_drift(readings: &Readings) {
     );
 }
 
-fn a_product_the_platform_does_not_know_is_missing(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn a_product_the_platform_does_not_know_is_missing(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let state = r.state();
     let mut rec = state.course("b").unwrap().unwrap();
@@ -380,13 +397,21 @@ fn no_state_means_no_drift() {
     assert!(!r.project.root().join("state/coursesync.db").exists());
 }
 
-// Drift reads `query`: the documents' readings, all four hostile ones at once, and each of the
-// two readings of `query` alone.
+// Drift reads `query`. Cells: the documents' readings and the four hostile ones, each with the
+// facts unsettled (listing never read, absent fields "not reported") and probed (known: listing
+// read where it is reported; a field absent from a full echo would be drift); and each reading of
+// `query` alone, unsettled.
 crate::support::matrix! {
-    no_drift_right_after_apply_and_refresh: [default, hostile, audit_status, sparse_echo];
-    out_of_band_edits_are_reported_field_by_field: [default, hostile, audit_status, sparse_echo];
-    plan_refresh_then_apply_puts_the_platform_back: [default, hostile, audit_status, sparse_echo];
-    page_drift_is_planned_as_a_path_only_change: [default, hostile, audit_status, sparse_echo];
-    a_modify_pending_review_is_not_drift: [default, hostile, audit_status, sparse_echo];
-    a_product_the_platform_does_not_know_is_missing: [default, hostile, audit_status, sparse_echo];
+    no_drift_right_after_apply_and_refresh:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    out_of_band_edits_are_reported_field_by_field:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    plan_refresh_then_apply_puts_the_platform_back:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    page_drift_is_planned_as_a_path_only_change:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    a_modify_pending_review_is_not_drift:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    a_product_the_platform_does_not_know_is_missing:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
 }

@@ -5,10 +5,11 @@
 //! test matrix): import reads `query`, so its listing and its fields follow the readings of
 //! `product_status.status` and of the echo.
 
-use coursesync::emulator::Readings;
 use coursesync::emulator::readings::QueryEcho;
 use coursesync::emulator::testing::TestEmulator;
 use coursesync::state::Audit;
+
+use crate::support::readings::Setup;
 
 use crate::support::{Remote, base_course, stderr, stdout};
 
@@ -20,8 +21,8 @@ fn show(out: &std::process::Output) -> String {
     format!("stdout:\n{}\nstderr:\n{}", stdout(out), stderr(out))
 }
 
-fn apply_wait_approved(readings: &Readings) {
-    let r = Remote::on(readings, "");
+fn apply_wait_approved(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     let out = r.run(&["apply", "--auto-approve", "--wait", "--timeout", "60s"]);
     assert_eq!(code(&out), Some(0), "{}", show(&out));
@@ -38,11 +39,10 @@ fn apply_wait_approved(readings: &Readings) {
     r.assert_no_false_drift();
 }
 
-fn apply_wait_rejected(readings: &Readings) {
+fn apply_wait_rejected(setup: &Setup) {
     let mut cfg = TestEmulator::config();
-    cfg.readings = readings.clone();
     cfg.banned_words = vec!["违禁".into()];
-    let r = Remote::with(cfg, "");
+    let r = Remote::with_setup(cfg, setup, "");
     r.course("ok.toml", &base_course("ok"));
     r.course(
         "bad.toml",
@@ -64,11 +64,10 @@ fn apply_wait_rejected(readings: &Readings) {
     r.assert_no_duplicate_no_lost(&["ok".to_owned(), "bad".to_owned()].into());
 }
 
-fn apply_wait_times_out(readings: &Readings) {
+fn apply_wait_times_out(setup: &Setup) {
     let mut cfg = TestEmulator::config();
-    cfg.readings = readings.clone();
     cfg.audit_delay = std::time::Duration::from_hours(1);
-    let r = Remote::with(cfg, "");
+    let r = Remote::with_setup(cfg, setup, "");
     r.course("slow.toml", &base_course("slow"));
     let out = r.run(&["apply", "--auto-approve", "--wait", "--timeout", "1s"]);
     assert_eq!(code(&out), Some(1), "{}", show(&out));
@@ -122,6 +121,16 @@ impl Fresh<'_> {
     }
 }
 
+/// The catalog's assets of `r`, copied into `fresh`'s catalog.
+fn copy_assets(r: &Remote, fresh: &Fresh<'_>) {
+    let to = fresh.dir.path().join("catalog/assets");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(r.project.catalog().join("assets")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 /// A course with the other forms: a price range, an image_text lesson, an image-text detail,
 /// an institution, a progress refund, a physical gift without pics, a datetime with an offset.
 fn other_course(id: &str) -> String {
@@ -148,8 +157,8 @@ fn other_course(id: &str) -> String {
 }
 
 /// Two courses on the platform, approved and listed, made by a first project.
-fn published(readings: &Readings) -> (Remote, i64, i64) {
-    let r = Remote::on(readings, "");
+fn published(setup: &Setup) -> (Remote, i64, i64) {
+    let r = Remote::on(setup, "");
     r.course("py-101.toml", &base_course("py-101"))
         .course("kids/go-201.toml", &other_course("go-201"));
     let out = r.run(&["apply", "--auto-approve", "--wait"]);
@@ -159,8 +168,8 @@ fn published(readings: &Readings) -> (Remote, i64, i64) {
     (r, a, b)
 }
 
-fn import_dump_then_plan_shows_no_changes(readings: &Readings) {
-    let (r, a, b) = published(readings);
+fn import_dump_then_plan_shows_no_changes(setup: &Setup) {
+    let (r, a, b) = published(setup);
     let adds = r.emulator.count("add");
     let fresh = Fresh::new(&r);
     let (a_s, b_s) = (a.to_string(), b.to_string());
@@ -191,8 +200,35 @@ fn import_dump_then_plan_shows_no_changes(readings: &Readings) {
     }
     assert_eq!(r.emulator.count("add"), adds, "import adds nothing");
     r.assert_no_duplicate_no_lost(&["py-101".to_owned(), "go-201".to_owned()].into());
-    if readings.query_echo == QueryEcho::Sparse {
-        // The platform does not report every field: a course file cannot be written from it.
+    if setup.readings.query_echo == QueryEcho::Sparse {
+        // The platform does not report every field: a course file written from it lacks them,
+        // and validate says so instead of a plan silently sending less.
+        let out = fresh.run(&["dump", "--product-id", &a_s, "--out", "catalog/imported"]);
+        assert_eq!(code(&out), Some(0), "{}", show(&out));
+        let out = fresh.run(&["validate"]);
+        assert_eq!(code(&out), Some(1), "{}", show(&out));
+        assert!(
+            stderr(&out).contains("purchase_precaution")
+                || stdout(&out).contains("purchase_precaution"),
+            "{}",
+            show(&out)
+        );
+        std::fs::remove_dir_all(fresh.dir.path().join("catalog/imported")).unwrap();
+        // With the course files the user has, the imported products are modified, never added
+        // again.
+        for f in ["py-101.toml", "kids/go-201.toml"] {
+            let to = fresh.dir.path().join("catalog").join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(r.project.catalog().join(f), to).unwrap();
+        }
+        copy_assets(&r, &fresh);
+        let out = fresh.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code(&out), Some(2), "{}", show(&out));
+        assert!(
+            stdout(&out).contains("Plan: 0 to add, 2 to modify (re-audit)"),
+            "{}",
+            show(&out)
+        );
         return;
     }
 
@@ -244,8 +280,8 @@ fn import_dump_then_plan_shows_no_changes(readings: &Readings) {
     assert_eq!(r.emulator.count("add"), adds);
 }
 
-fn import_unknown_and_conflicting_ids(readings: &Readings) {
-    let (r, a, b) = published(readings);
+fn import_unknown_and_conflicting_ids(setup: &Setup) {
+    let (r, a, b) = published(setup);
     let fresh = Fresh::new(&r);
     let out = fresh.run(&[
         "import",
@@ -286,11 +322,13 @@ fn import_unknown_and_conflicting_ids(readings: &Readings) {
 }
 
 // `apply --wait` reads `query_review` only: the documents' readings and all four hostile ones.
-// Import reads `query`: also each of its two readings alone.
+// Import reads `query`: also both with the facts probed, and each reading of `query` alone.
 crate::support::matrix! {
     apply_wait_approved: [default, hostile];
     apply_wait_rejected: [default, hostile];
     apply_wait_times_out: [default, hostile];
-    import_dump_then_plan_shows_no_changes: [default, hostile, audit_status, sparse_echo];
-    import_unknown_and_conflicting_ids: [default, hostile, audit_status, sparse_echo];
+    import_dump_then_plan_shows_no_changes:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    import_unknown_and_conflicting_ids:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
 }

@@ -8,12 +8,19 @@ use coursesync::emulator::Readings;
 use coursesync::emulator::readings::{QueryEcho, StatusField, TokenReading};
 use serde_json::{Value, json};
 
+use crate::support::readings::Setup;
 use crate::support::{Remote, base_course, show, stderr, stdout};
 
 /// A project on an emulator with `readings`: the base course (the template the probe copies)
 /// and a course with audio and pdf lessons (the base course has an office one).
 fn project(readings: &Readings) -> Remote {
-    let r = Remote::on(readings, "");
+    let r = Remote::on(
+        &Setup {
+            readings: readings.clone(),
+            probed: false,
+        },
+        "",
+    );
     r.course("a-base.toml", &base_course("a-base"));
     r.course(
         "b-media.toml",
@@ -101,7 +108,8 @@ fn expected(r: &Readings) -> Value {
     ]})
 }
 
-fn reports_the_reading(readings: &Readings) {
+fn reports_the_reading(setup: &Setup) {
+    let readings = &setup.readings;
     let r = project(readings);
     let (doc, out) = probe_json(&r, &[]);
     assert_eq!(doc, expected(readings), "{readings}: {}", show(&out));

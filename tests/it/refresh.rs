@@ -13,6 +13,8 @@ use coursesync::platform::facts::{resource_status, resource_type};
 use coursesync::platform::{Client, ClientConfig, RetryPolicy, wire};
 use coursesync::settings::Secret;
 use coursesync::state::{Audit, CourseRecord, ResourceRecord, State};
+
+use crate::support::readings::Setup;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
@@ -336,8 +338,8 @@ fn added(course_id: &str, title: &str, product_id: i64) -> CourseRecord {
     }
 }
 
-fn approval_is_recorded_listed_and_shown_by_status(readings: &Readings) {
-    let platform = Platform::new(readings, &[]);
+fn approval_is_recorded_listed_and_shown_by_status(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let url = platform.emu.url();
     let repo = Repo::new("sandbox");
     let product_id = platform.add("py-101", "Python 入门教程");
@@ -396,8 +398,8 @@ fn approval_is_recorded_listed_and_shown_by_status(readings: &Readings) {
     assert_promises(&platform, &repo);
 }
 
-fn rejections_of_an_add_and_of_a_modify_carry_readable_reasons(readings: &Readings) {
-    let platform = Platform::new(readings, &["违禁"]);
+fn rejections_of_an_add_and_of_a_modify_carry_readable_reasons(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &["违禁"]);
     let url = platform.emu.url();
     let repo = Repo::new("production");
 
@@ -476,8 +478,8 @@ fn rejections_of_an_add_and_of_a_modify_carry_readable_reasons(readings: &Readin
     assert_promises(&platform, &repo);
 }
 
-fn pending_uploads_become_done_or_failed_or_stay(readings: &Readings) {
-    let platform = Platform::new(readings, &[]);
+fn pending_uploads_become_done_or_failed_or_stay(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let url = platform.emu.url();
     let repo = Repo::new("sandbox");
     let done = platform.upload(resource_type::VIDEO, "py-101/01.mp4");
@@ -567,8 +569,8 @@ fn local_environment_refreshes_against_the_in_process_platform() {
     assert_eq!(repo.course("py-101").audit, Audit::Approved);
 }
 
-fn refresh_with_a_refused_secret_fails_and_keeps_the_state(readings: &Readings) {
-    let platform = Platform::new(readings, &[]);
+fn refresh_with_a_refused_secret_fails_and_keeps_the_state(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let repo = Repo::new("sandbox");
     let product_id = platform.add("py-101", "Python 入门教程");
     repo.state()
@@ -590,8 +592,8 @@ fn refresh_with_a_refused_secret_fails_and_keeps_the_state(readings: &Readings) 
     assert_promises(&platform, &repo);
 }
 
-fn a_product_the_platform_does_not_know_is_a_warning_not_a_change(readings: &Readings) {
-    let platform = Platform::new(readings, &[]);
+fn a_product_the_platform_does_not_know_is_a_warning_not_a_change(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let repo = Repo::new("sandbox");
     repo.state()
         .put_course(&added("py-101", "Python 入门教程", 42))

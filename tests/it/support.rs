@@ -225,22 +225,59 @@ pub fn base_course(id: &str) -> String {
         .replace("base-course", id)
 }
 
-/// The reading sets of the test matrix ([`matrix!`]): how the emulator answers the platform facts
-/// the documents leave open (`coursesync::emulator::readings`).
+/// The cells of the test matrix ([`matrix!`]): how the emulator answers the platform facts the
+/// documents leave open (`coursesync::emulator::readings`), and whether the client knows it.
 pub mod readings {
     use coursesync::emulator::Readings;
+    use coursesync::emulator::readings::StatusField;
 
-    fn of(args: &[&str]) -> Readings {
-        Readings::parse(args).expect("valid readings")
+    /// One cell: the emulator's readings, and whether `platform-facts.toml` settles every open
+    /// fact as the emulator reads it (`probed`, as `probe --write` leaves it) or is absent (every
+    /// fact unsettled: the client takes the safe readings).
+    #[derive(Clone, Debug)]
+    pub struct Setup {
+        pub readings: Readings,
+        pub probed: bool,
     }
 
-    /// The documents' reading: the emulator's defaults.
-    pub fn default() -> Readings {
-        Readings::default()
+    impl Setup {
+        /// The client may read listing from `query` (known to mean it).
+        pub fn listing_reported(&self) -> bool {
+            self.probed && self.readings.status_field == StatusField::Listing
+        }
+
+        /// The client may send an add again after a lost answer (known to be deduplicated).
+        pub fn dedupe_known(&self) -> bool {
+            self.probed && self.readings.add_dedupe
+        }
     }
 
-    /// Every open fact the matrix covers read the other way, at once.
-    pub fn hostile() -> Readings {
+    impl std::fmt::Display for Setup {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let facts = if self.probed { "probed" } else { "unsettled" };
+            write!(f, "{}; facts {facts}", self.readings)
+        }
+    }
+
+    fn of(args: &[&str]) -> Setup {
+        Setup {
+            readings: Readings::parse(args).expect("valid readings"),
+            probed: false,
+        }
+    }
+
+    fn probed(mut setup: Setup) -> Setup {
+        setup.probed = true;
+        setup
+    }
+
+    /// The documents' reading (the emulator's defaults); no facts file.
+    pub fn default() -> Setup {
+        of(&[])
+    }
+
+    /// Every open fact the matrix covers read the other way, at once; no facts file.
+    pub fn hostile() -> Setup {
         of(&[
             "add-dedupe=no",
             "status-field=audit",
@@ -249,40 +286,50 @@ pub mod readings {
         ])
     }
 
+    /// The defaults, with platform-facts.toml saying so (as `probe --write` would).
+    pub fn default_probed() -> Setup {
+        probed(default())
+    }
+
+    /// The hostile readings, with platform-facts.toml saying so.
+    pub fn hostile_probed() -> Setup {
+        probed(hostile())
+    }
+
     /// A repeated add makes a second product.
-    pub fn no_dedupe() -> Readings {
+    pub fn no_dedupe() -> Setup {
         of(&["add-dedupe=no"])
     }
 
     /// `product_status.status` of the live version is its audit status.
-    pub fn audit_status() -> Readings {
+    pub fn audit_status() -> Setup {
         of(&["status-field=audit"])
     }
 
     /// `query` echoes only some of what was sent.
-    pub fn sparse_echo() -> Readings {
+    pub fn sparse_echo() -> Setup {
         of(&["query-echo=sparse"])
     }
 
     /// A new token ends the older ones at once.
-    pub fn revoked_token() -> Readings {
+    pub fn revoked_token() -> Setup {
         of(&["token=revoked"])
     }
 
     /// `modify_status` lists with 2 and delists with 1; audio, pdf and office are 6, 7, 8.
-    pub fn swapped_codes() -> Readings {
+    pub fn swapped_codes() -> Setup {
         of(&["modify-status=2/1", "resource-types=6/7/8"])
     }
 
     /// `modify_status` delists with 0: the documents' 2 is refused.
-    pub fn refused_delist() -> Readings {
+    pub fn refused_delist() -> Setup {
         of(&["modify-status=1/0"])
     }
 }
 
 /// One test body, many readings: `matrix! { body: [default, hostile]; }` makes a module `body`
-/// with one `#[test]` per reading set (`body::default`, `body::hostile`), each calling
-/// `body(&readings)`.
+/// with one `#[test]` per cell (`body::default`, `body::hostile`), each calling `body(&setup)`
+/// with the [`readings::Setup`] of that name.
 macro_rules! matrix {
     ($($body:ident: [$($set:ident),+ $(,)?];)+) => {
         $(
@@ -300,12 +347,28 @@ macro_rules! matrix {
 pub(crate) use matrix;
 
 impl Remote {
-    /// A project on an emulator answering with `readings` (the default test configuration
-    /// otherwise); `extra` is appended to `[apply]`.
-    pub fn on(readings: &coursesync::emulator::Readings, extra: &str) -> Remote {
+    /// A project on an emulator answering with `setup`'s readings (the default test
+    /// configuration otherwise), with `platform-facts.toml` when the setup is probed; `extra` is
+    /// appended to `[apply]`.
+    pub fn on(setup: &readings::Setup, extra: &str) -> Remote {
         let mut config = coursesync::emulator::testing::TestEmulator::config();
-        config.readings = readings.clone();
-        Remote::with(config, extra)
+        config.readings = setup.readings.clone();
+        Remote::with_setup(config, setup, extra)
+    }
+
+    /// [`Remote::with`] `config` under `setup`: its readings replace the config's, and a probed
+    /// setup writes `platform-facts.toml`.
+    pub fn with_setup(
+        mut config: coursesync::emulator::Config,
+        setup: &readings::Setup,
+        extra: &str,
+    ) -> Remote {
+        config.readings = setup.readings.clone();
+        let r = Remote::with(config, extra);
+        if setup.probed {
+            r.facts_as_emulator();
+        }
+        r
     }
 
     /// `status --format json`'s courses.
