@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod events;
 pub mod import;
 pub mod plan;
+pub mod probe;
 pub mod refresh;
 pub mod state;
 pub mod status;
@@ -50,6 +51,8 @@ pub enum Command {
     Import(import::Args),
     /// Write products as the platform shows them as course files.
     Dump(dump::Args),
+    /// Settle the open platform facts on throwaway courses (sandbox or local, never production).
+    Probe(probe::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Drift(args) => drift::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Probe(args) => probe::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 

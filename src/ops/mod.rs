@@ -11,6 +11,7 @@ pub mod drift;
 pub mod dump;
 pub mod import;
 pub mod plan;
+pub mod probe;
 pub mod refresh;
 pub mod state;
 pub mod status;

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod facts;
 pub mod ratelimit;
+mod raw;
 pub mod retry;
 pub mod token;
 pub mod wire;

@@ -8,6 +8,7 @@ mod fidelity;
 mod import;
 mod plan;
 mod platform;
+mod probe;
 mod refresh;
 mod state;
 mod support;
