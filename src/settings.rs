@@ -150,6 +150,8 @@ struct RawApp {
     environment: Environment,
     base_url: Option<String>,
     sandbox_audit: Option<SandboxAudit>,
+    /// An operating partner acting for its teachers and institutions (PRODUCT.md "Settings").
+    partner_entity_id: Option<String>,
 }
 
 fn default_environment() -> Environment {
@@ -252,6 +254,8 @@ pub struct Settings {
     /// `app.sandbox_audit` (only with `environment = "sandbox"`): sent as `Aweme-Check-Type` on
     /// write calls.
     pub sandbox_audit: Option<SandboxAudit>,
+    /// `app.partner_entity_id`: sent where the role calls take it (platform-api.md §9.2).
+    pub partner_entity_id: Option<String>,
     pub catalog_dir: PathBuf,
     pub assets_base_url: Option<String>,
     pub state_path: PathBuf,
@@ -367,6 +371,11 @@ impl Settings {
             environment: raw.app.environment,
             base_url: raw.app.base_url,
             sandbox_audit: raw.app.sandbox_audit,
+            partner_entity_id: raw
+                .app
+                .partner_entity_id
+                .map(|id| id.trim().to_string())
+                .filter(|id| !id.is_empty()),
             assets_base_url: raw.catalog.assets_base_url,
             concurrency: raw.apply.concurrency,
             max_qps: raw.apply.max_qps,

@@ -60,9 +60,15 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     if !session.plan.has_changes() {
         println!("Nothing to do.");
         let held = held_courses(&session.plan, &Outcome::default());
+        let blocked = session.plan.blocked_line();
         session.finish()?;
         show_held(&held);
-        return Ok(if held.is_empty() {
+        // Blocked courses (shown with their reasons in the plan above) are an error to fix, and
+        // so are held ones.
+        if let Some(line) = &blocked {
+            println!("{line}");
+        }
+        return Ok(if held.is_empty() && blocked.is_none() {
             crate::exit::OK
         } else {
             crate::exit::ERROR
@@ -92,6 +98,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         .as_ref()
         .map(|o| held_courses(&session.plan, o))
         .unwrap_or_default();
+    let nothing_blocked = session.plan.blocked.is_empty();
     session.finish()?;
     let outcome = outcome?;
     show_held(&held);
@@ -99,11 +106,13 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         Some(waited) => show_wait(&waited?),
         None => true,
     };
-    Ok(if outcome.failed() > 0 || !held.is_empty() || !waited_ok {
-        crate::exit::ERROR
-    } else {
-        crate::exit::OK
-    })
+    Ok(
+        if outcome.failed() > 0 || !held.is_empty() || !waited_ok || !nothing_blocked {
+            crate::exit::ERROR
+        } else {
+            crate::exit::OK
+        },
+    )
 }
 
 /// The courses held with an unknown outcome after this run: those the plan held (an earlier
@@ -230,6 +239,9 @@ fn report(plan: &Plan, outcome: &Outcome) {
     for (source, reason) in &outcome.uploads_failed {
         let _ = writeln!(out, "  {red}✗{red:#} upload {source}: {reason}");
     }
+    for b in &plan.blocked {
+        let _ = writeln!(out, "  {red}!{red:#} {} blocked: {}", b.course_id, b.reason);
+    }
     for c in &failed {
         let done = if c.done.is_empty() {
             String::new()
@@ -259,10 +271,19 @@ fn report(plan: &Plan, outcome: &Outcome) {
         outcome.uploads_failed.len(),
         outcome.elapsed.as_secs_f64()
     );
+    if let Some(line) = plan.blocked_line() {
+        let _ = writeln!(out, "{red}{line}{red:#}");
+    }
     if outcome.failed() > 0 {
         let _ = writeln!(
             out,
             "Every result so far is recorded in state; fix the failures and run apply again to finish."
+        );
+    }
+    if !plan.blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "The blocked courses were not sent: see `coursesync roles`, then run apply again once their teacher or institution may publish them."
         );
     }
 }

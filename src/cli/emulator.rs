@@ -8,8 +8,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use crate::duration::parse as parse_duration;
-use crate::emulator::{CallRecord, Config, Emulator, FaultSpec, Readings};
+use crate::emulator::{
+    CallRecord, Config, Emulator, EntitySeed, FaultSpec, Readings, UnknownEntities,
+};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]
@@ -58,6 +62,20 @@ pub struct Args {
     /// is the default
     #[arg(long = "reading", value_parser = check_reading, value_name = "NAME=VALUE")]
     pub readings: Vec<String>,
+
+    /// A role-system entity (repeatable): ID=PRESET[,role=teacher|institution|partner]
+    /// [,partner=E_…][,bound]; presets usable, auth-in-review, auth-rejected, pay-only,
+    /// unqualified
+    #[arg(long = "entity", value_parser = EntitySeed::parse_arg, value_name = "SPEC")]
+    pub entities: Vec<EntitySeed>,
+
+    /// Role-system entities from a JSON file: an array of seeds as the admin API takes them
+    #[arg(long = "entities", value_name = "FILE")]
+    pub entities_file: Option<PathBuf>,
+
+    /// How an entity nobody seeded is answered: open (usable) or strict (never authorised the app)
+    #[arg(long, default_value = "open", value_name = "MODE")]
+    pub unknown_entities: UnknownEntities,
 }
 
 fn check_reading(arg: &str) -> Result<String, String> {
@@ -67,6 +85,15 @@ fn check_reading(arg: &str) -> Result<String, String> {
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
     let readings = Readings::parse(&args.readings).map_err(anyhow::Error::msg)?;
+    let mut entities = Vec::new();
+    if let Some(path) = &args.entities_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the entities file {}", path.display()))?;
+        let seeds: Vec<EntitySeed> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JSON array of entity seeds", path.display()))?;
+        entities.extend(seeds);
+    }
+    entities.extend(args.entities.iter().cloned());
     let config = Config {
         listen: args.listen,
         data: args.data.clone(),
@@ -81,6 +108,8 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         on_call: Some(std::sync::Arc::new(|c: &CallRecord| {
             eprintln!("{}", call_line(c))
         })),
+        entities,
+        unknown_entities: args.unknown_entities,
     };
     let config_readings = config.readings.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()

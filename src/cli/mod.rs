@@ -9,6 +9,7 @@ pub mod import;
 pub mod plan;
 pub mod probe;
 pub mod refresh;
+pub mod roles;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -53,6 +54,9 @@ pub enum Command {
     Dump(dump::Args),
     /// Settle the open platform facts on throwaway courses (sandbox or local, never production).
     Probe(probe::Args),
+    /// Who may publish: each teacher and institution the catalog names, its authorisation of
+    /// the app and its category qualifications; exit 2 when some course is blocked.
+    Roles(roles::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -69,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Probe(args) => probe::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Roles(args) => roles::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 

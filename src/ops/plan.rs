@@ -20,11 +20,14 @@ pub struct Request {
     pub refresh: bool,
     /// Held courses (`unknown_outcome`) to add again, knowingly (`apply --resend`).
     pub resend: Vec<String>,
+    /// Skip the roles preflight (`plan --offline`); the plan records that it was skipped.
+    pub offline: bool,
 }
 
 /// Makes the plan. With `refresh`, drift (see [`crate::drift`]) is folded into the planner's
 /// view of state first, so that `plan::diff` stays pure and unaware of it. Each course's payload
-/// is computed once.
+/// is computed once. Then the roles preflight withholds the courses whose teacher or institution
+/// may not publish them, whenever the platform can be reached ([`super::roles::check_plan`]).
 pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
     let mut prepared = prepare::prepare(settings, true)?;
     // A killed run's add whose outcome no record shows is held, as apply records it, unless the
@@ -49,7 +52,9 @@ pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
         targets: request.targets.clone(),
         resend: request.resend.clone(),
     };
-    Ok(prepared.diff(&options))
+    let mut plan = prepared.diff(&options);
+    super::roles::check_plan(settings, &mut plan, request.offline)?;
+    Ok(plan)
 }
 
 /// Writes a saved plan atomically (temporary file, then rename).

@@ -211,6 +211,11 @@ pub fn probe(
     };
     let mut report = super::runtime()?.block_on(async {
         let local = LocalPlatform::start_if_local(settings).await?;
+        if let Some(local) = &local {
+            // The local platform knows only the entities it is told about (as apply tells it).
+            let subject = crate::roles::Subject::of_course(&template.course);
+            local.seed_usable(&crate::roles::entity_ids(&[subject]))?;
+        }
         let effective = local
             .as_ref()
             .map_or_else(|| settings.clone(), |l| l.settings(settings));

@@ -10,6 +10,7 @@ mod plan;
 mod platform;
 mod probe;
 mod refresh;
+mod roles;
 mod state;
 mod support;
 mod validate;

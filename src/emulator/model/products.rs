@@ -37,7 +37,9 @@ impl Shared {
             audit_status: facts::AUDIT_REVIEWING,
             reject_reason: String::new(),
             due_ms: now_ms() + self.cfg.audit_delay.as_millis() as i64,
-            planned_rejection: self.plan_rejection(&checked.title, reject),
+            planned_rejection: self
+                .plan_rejection(&checked.title, reject)
+                .or_else(|| self.roles.rejection(product)),
             title: checked.title.clone(),
             callback_data: checked.callback_data.clone(),
         }

@@ -8,6 +8,7 @@ mod course;
 mod faults;
 mod persistence;
 mod readings;
+mod roles;
 mod token;
 mod upload;
 
