@@ -113,6 +113,8 @@ fn made_up_drift(records: &[CourseRecord]) -> drift::Report {
         format_version: drift::FORMAT_VERSION,
         courses,
         errors: Vec::new(),
+        listing_reported: true,
+        not_reported: Vec::new(),
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::catalog::codes;
 use crate::mapping::{self, MappingError};
 use crate::plan::canonical;
-use crate::platform::facts::listing_status;
+use crate::platform::facts::KnownFacts;
 use crate::platform::wire;
 use crate::state::{Audit, CourseRecord};
 
@@ -79,25 +79,41 @@ pub fn course_id(version: &wire::QueriedVersion) -> Option<String> {
         .filter(|id| !id.is_empty())
 }
 
-/// Whether a live version is listed: its `product_status.status` is the listing code.
-fn is_listed(version: &wire::QueriedVersion) -> bool {
-    version.product_status.as_ref().and_then(|s| s.status) == Some(listing_status::LIST)
+/// Whether a live version is listed. An approved course is listed automatically
+/// (platform-api.md §5.1), so it counts as listed unless its `product_status.status` is known
+/// to be the listing code (`query.status_means_listing`) and says "delisted": a field of unknown
+/// meaning never decides (PRODUCT.md "Platform facts the documents leave open").
+fn is_listed(version: &wire::QueriedVersion, facts: &KnownFacts) -> bool {
+    mapping::listed_of(version, facts).unwrap_or(true)
 }
 
-/// `product_id` as the platform answered about it (`None`: not in its answer).
+/// `product_id` as the platform answered about it (`None`: not in its answer); `facts` says
+/// whether its listing can be read.
 pub fn adopt(
     product_id: i64,
     answer: Option<&wire::QueriedProduct>,
+    facts: &KnownFacts,
+) -> Result<Adopted, AdoptError> {
+    adopt_with(product_id, answer, facts, &|_| None)
+}
+
+/// [`adopt`], mapping file URLs back to file values through `uri_to_file` (the uploads this
+/// project recorded), for a product this project itself sent.
+pub fn adopt_with(
+    product_id: i64,
+    answer: Option<&wire::QueriedProduct>,
+    facts: &KnownFacts,
+    uri_to_file: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Adopted, AdoptError> {
     let product = answer.ok_or(AdoptError::Unknown(product_id))?;
     let (version, live) = version(product).ok_or(AdoptError::NoVersion(product_id))?;
     let course_id = course_id(version).ok_or(AdoptError::NoCourseId(product_id))?;
-    let payload = mapping::canonical_from_platform(version, &|_| None)?;
+    let payload = mapping::canonical_from_platform(version, uri_to_file)?;
     Ok(Adopted {
         course_id,
         product_id,
         approved: live,
-        listed: live && is_listed(version),
+        listed: live && is_listed(version, facts),
         payload,
     })
 }

@@ -15,7 +15,47 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::emulator::{self, Emulator, EntitySeed, UnknownEntities};
+use crate::platform::facts::{KnownFacts, ListingCodes, ResourceTypes};
 use crate::settings::{Environment, Secret, Settings};
+
+/// The open platform facts as the local platform reads them: on `environment = "local"` they
+/// are known, so the client takes them instead of `platform-facts.toml` (which describes the real
+/// platform). The local platform runs the emulator with its default readings.
+pub fn known_facts() -> KnownFacts {
+    facts_of(&emulator::Readings::default())
+}
+
+/// The facts an emulator started with `readings` bears out (the emulator keeps its own table and
+/// never imports the client's; this is the one place that translates).
+pub fn facts_of(readings: &emulator::Readings) -> KnownFacts {
+    use emulator::readings::{QueryEcho, StatusField, TokenReading};
+    let (list, delist) = readings.modify_status;
+    let (audio, pdf, office) = readings.resource_types;
+    KnownFacts {
+        add_repeat_answers_10140: Some(readings.add_dedupe),
+        query_status_means_listing: Some(readings.status_field == StatusField::Listing),
+        query_echoes_course: Some(readings.query_echo == QueryEcho::Full),
+        modify_status_codes: Some(ListingCodes { list, delist }),
+        upload_resource_types: Some(ResourceTypes { audio, pdf, office }),
+        token_new_revokes_old: Some(readings.token == TokenReading::Revoked),
+    }
+}
+
+/// The known facts of the platform the settings name: the local platform's own readings when
+/// `environment = "local"` starts it in-process, `platform-facts.toml` otherwise.
+pub fn effective_facts(settings: &Settings) -> KnownFacts {
+    if is_in_process(settings) {
+        known_facts()
+    } else {
+        settings.facts
+    }
+}
+
+/// Whether the settings ask for the in-process local platform (`environment = "local"` and no
+/// `base_url`).
+pub fn is_in_process(settings: &Settings) -> bool {
+    settings.environment == Environment::Local && settings.base_url.is_none()
+}
 
 /// How long the local platform takes to audit (approve) a submission.
 pub const LOCAL_AUDIT_DELAY: Duration = Duration::from_secs(2);
@@ -36,7 +76,7 @@ impl LocalPlatform {
     /// Starts the local platform when the settings ask for it (`environment = "local"` and no
     /// `base_url`); `None` otherwise. Must run on a tokio runtime.
     pub async fn start_if_local(settings: &Settings) -> anyhow::Result<Option<LocalPlatform>> {
-        if settings.environment != Environment::Local || settings.base_url.is_some() {
+        if !is_in_process(settings) {
             return Ok(None);
         }
         Self::start(settings).await.map(Some)
@@ -92,6 +132,7 @@ impl LocalPlatform {
         s.assets_base_url = Some(self.assets_base_url.clone());
         s.app_secret = Some(self.secret.clone());
         s.access_token = None;
+        s.facts = known_facts();
         s
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::platform::facts::{FactsError, KnownFacts, known};
 use crate::schema as js;
 
 /// Path of the settings file (overrides the default `./coursesync.toml`).
@@ -49,6 +50,9 @@ pub enum SettingsError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// `platform-facts.toml` beside the settings file cannot be read or is malformed.
+    #[error(transparent)]
+    Facts(#[from] FactsError),
 }
 
 impl SettingsError {
@@ -66,6 +70,7 @@ impl SettingsError {
             SettingsError::Malformed { .. } | SettingsError::Invalid { .. } => {
                 Some("see the \"Settings\" section of docs/catalog-format.md for every key".into())
             }
+            SettingsError::Facts(e) => e.hint(),
             SettingsError::Read { .. } => None,
         }
     }
@@ -111,6 +116,28 @@ pub enum Environment {
     Local,
 }
 
+/// `app.sandbox_audit`: how the sandbox decides the audits of this project's writes
+/// (platform-api.md §12, the `Aweme-Check-Type` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxAudit {
+    /// Every audit of this project's writes is approved.
+    Approve,
+    /// Every audit of this project's writes is rejected.
+    Reject,
+}
+
+impl SandboxAudit {
+    /// The `Aweme-Check-Type` value: `REJECT` rejects; any other value approves, and `OK` is
+    /// what GO-R sends (platform-api.md §12).
+    pub fn check_type(self) -> &'static str {
+        match self {
+            SandboxAudit::Approve => crate::platform::facts::CHECK_TYPE_APPROVE,
+            SandboxAudit::Reject => crate::platform::facts::CHECK_TYPE_REJECT,
+        }
+    }
+}
+
 // The settings file as written (raw layer: unknown keys are errors). Its JSON Schema
 // ([`json_schema`]) is derived from these types; their doc comments are its descriptions.
 
@@ -147,6 +174,9 @@ struct RawApp {
     /// One root URL for every API family, replacing the scheme and host (the paths stay as in
     /// production); overrides environment. COURSESYNC_BASE_URL overrides it.
     base_url: Option<String>,
+    /// With environment = "sandbox" only: the sandbox approves ("approve") or rejects
+    /// ("reject") the audit of every write, through the Aweme-Check-Type header.
+    sandbox_audit: Option<SandboxAudit>,
     /// The entity id (E_...) of an operating partner (代运营服务商) acting for its teachers and
     /// institutions; sent with the role-system calls that take partner_entity_id.
     partner_entity_id: Option<String>,
@@ -274,6 +304,9 @@ pub struct Settings {
     pub environment: Environment,
     /// `COURSESYNC_BASE_URL` or `app.base_url`: replaces scheme and host of every API family.
     pub base_url: Option<String>,
+    /// `app.sandbox_audit` (only with `environment = "sandbox"`): sent as `Aweme-Check-Type` on
+    /// write calls.
+    pub sandbox_audit: Option<SandboxAudit>,
     /// `app.partner_entity_id`: sent where the role calls take it (platform-api.md §9.2).
     pub partner_entity_id: Option<String>,
     pub catalog_dir: PathBuf,
@@ -287,6 +320,11 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub app_secret: Option<Secret>,
     pub access_token: Option<Secret>,
+    /// What `platform-facts.toml` beside the settings file settles of the open platform facts
+    /// (PRODUCT.md "Platform facts the documents leave open"); all unsettled when there is no
+    /// such file. With `environment = "local"` the local platform's own readings replace it
+    /// (`local::known_facts`).
+    pub facts: KnownFacts,
 }
 
 impl Settings {
@@ -312,6 +350,7 @@ impl Settings {
             Err(source) => return Err(SettingsError::Read { path, source }),
         };
         let mut settings = Self::parse(&path, &text)?;
+        settings.facts = known::load(&settings.facts_path())?;
         settings.app_secret = env(ENV_APP_SECRET).map(Secret::new);
         settings.access_token = env(ENV_ACCESS_TOKEN).map(Secret::new);
         if let Some(url) = env(ENV_BASE_URL) {
@@ -339,6 +378,14 @@ impl Settings {
         };
         if raw.app.appid.trim().is_empty() {
             return Err(invalid("app.appid must not be empty".into()));
+        }
+        // The header decides audits: it must never be dropped silently, nor reach production.
+        if raw.app.sandbox_audit.is_some() && raw.app.environment != Environment::Sandbox {
+            return Err(invalid(
+                "app.sandbox_audit applies only with environment = \"sandbox\" (it sets the \
+                 sandbox's Aweme-Check-Type header); remove it for this environment"
+                    .into(),
+            ));
         }
         if raw.apply.concurrency == 0 || raw.apply.concurrency > 256 {
             return Err(invalid(format!(
@@ -376,6 +423,7 @@ impl Settings {
             appid: raw.app.appid,
             environment: raw.app.environment,
             base_url: raw.app.base_url,
+            sandbox_audit: raw.app.sandbox_audit,
             partner_entity_id: raw
                 .app
                 .partner_entity_id
@@ -389,7 +437,13 @@ impl Settings {
             request_timeout: Duration::from_secs(raw.apply.request_timeout),
             app_secret: None,
             access_token: None,
+            facts: KnownFacts::UNSETTLED,
         })
+    }
+
+    /// Where `platform-facts.toml` lies: beside the settings file.
+    pub fn facts_path(&self) -> PathBuf {
+        self.root.join(known::FILE_NAME)
     }
 
     /// Where the local (in-process emulator) platform keeps its data: beside the state file.
@@ -439,6 +493,69 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn platform_facts_beside_the_settings_file_are_loaded_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("coursesync.toml");
+        std::fs::write(&file, "[app]\nappid = \"tt1\"\n").unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.facts, KnownFacts::UNSETTLED);
+        assert_eq!(s.facts_path(), dir.path().join("platform-facts.toml"));
+        std::fs::write(
+            dir.path().join("platform-facts.toml"),
+            "[facts]\n\"add.repeat_answers_10140\" = true\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.facts.add_repeat_answers_10140, Some(true));
+        std::fs::write(
+            dir.path().join("platform-facts.toml"),
+            "[facts]\n\"add.repeat_answers_10140\" = 1\n",
+        )
+        .unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("platform-facts.toml:2:30:"), "{text}");
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.contains("docs/platform-facts.md"))
+        );
+    }
+
+    #[test]
+    fn sandbox_audit_is_read_and_only_for_the_sandbox() {
+        let s = Settings::parse(
+            Path::new("/r/c.toml"),
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\nsandbox_audit = \"reject\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.sandbox_audit, Some(SandboxAudit::Reject));
+        assert_eq!(SandboxAudit::Reject.check_type(), "REJECT");
+        assert_eq!(SandboxAudit::Approve.check_type(), "OK");
+        for env in ["production", "local"] {
+            let err = Settings::parse(
+                Path::new("/r/c.toml"),
+                &format!(
+                    "[app]\nappid = \"tt1\"\nenvironment = \"{env}\"\nsandbox_audit = \"approve\"\n"
+                ),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("sandbox_audit applies only"),
+                "{err}"
+            );
+        }
+        let err = Settings::parse(
+            Path::new("/r/c.toml"),
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\nsandbox_audit = \"maybe\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, SettingsError::Malformed { line: 4, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -11,6 +11,12 @@
 //! review" (10140/10141, the product id in the message) is adopted, never duplicated: if a pending
 //! intent of an earlier, interrupted run sent the same payload, the product is recorded as is;
 //! otherwise the adopted product is brought to the payload with a `modify`.
+//!
+//! No blind re-add (PRODUCT.md): unless the platform is known to answer a repeated add with
+//! 10140 (`add.repeat_answers_10140`), an add whose answer was lost — in this run (timeout, 5xx,
+//! broken connection: the client does not retry it) or in a killed earlier run (its intent is
+//! still pending) — is never sent again: the course is recorded as `unknown_outcome` and held
+//! until `import --product-id N` or `apply --resend`.
 
 pub mod request;
 
@@ -25,7 +31,7 @@ use serde_json::Value;
 use crate::events::{Event, Events};
 use crate::plan::{CourseChange, Plan, Send, Upload, canonical};
 use crate::platform::{Client, PlatformError, facts};
-use crate::state::{Audit, CourseRecord, ResourceRecord, State, StateError, now_ms};
+use crate::state::{AddDetail, Audit, CourseRecord, ResourceRecord, State, StateError, now_ms};
 
 /// Everything a run needs.
 pub struct Context {
@@ -47,6 +53,8 @@ pub struct CourseResult {
     pub done: Vec<String>,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Its add's answer was lost: recorded as `unknown_outcome` and held (see the module doc).
+    pub held: bool,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +80,9 @@ pub async fn execute(ctx: Arc<Context>, plan: &Plan) -> Result<Outcome, StateErr
         uploads: plan.uploads.len(),
         courses: plan.courses.len(),
     });
+    if !ctx.client.facts().add_is_deduplicated() {
+        hold_lost_adds(&lock(&ctx.state), plan)?;
+    }
     let pending_adds = pending_adds(&ctx)?;
     let uris: Arc<Mutex<HashMap<(String, i64), String>>> = Arc::new(Mutex::new(
         lock(&ctx.state)
@@ -150,6 +161,26 @@ fn pending_adds(ctx: &Context) -> Result<HashMap<String, String>, StateError> {
         .collect())
 }
 
+/// The add intents of an interrupted earlier run that no record settles, on a platform not known
+/// to deduplicate adds: each course is recorded as `unknown_outcome` (held), unless this plan
+/// sends its add again, which only `--resend` makes it do (the plan held it otherwise), and then
+/// the old intent is simply closed. The plan was made with these courses held already
+/// (`plan::prepare`), so recording them changes nothing it decided. Called before the plan is
+/// executed (also when there is nothing to execute) and again by [`execute`].
+pub fn hold_lost_adds(state: &State, plan: &Plan) -> Result<(), StateError> {
+    for (entry, existing) in state.lost_adds()? {
+        let resent = plan.courses.iter().any(|c| {
+            c.course_id == entry.course_id && matches!(c.send, Some(Send::Add | Send::AddAgain))
+        });
+        if resent {
+            state.journal_finish(entry.id)?;
+        } else {
+            state.hold_lost_add(&entry, existing.as_ref())?;
+        }
+    }
+    Ok(())
+}
+
 /// Closes pending intents of earlier runs for courses this run has settled: their outcome is now
 /// known (a result was recorded, or the plan no longer needs the write).
 fn close_superseded(ctx: &Context, plan: &Plan) -> Result<(), StateError> {
@@ -157,9 +188,7 @@ fn close_superseded(ctx: &Context, plan: &Plan) -> Result<(), StateError> {
     for entry in state.journal_pending()? {
         let settled = match entry.action.as_str() {
             // An add stays pending until a product is known for the course.
-            "add" => state
-                .course(&entry.course_id)?
-                .is_some_and(|r| r.product_id.is_some() && r.audit != Audit::NotSubmitted),
+            "add" => entry.add_settled_by(state.course(&entry.course_id)?.as_ref()),
             _ => {
                 !plan.courses.iter().any(|c| c.course_id == entry.course_id)
                     || state.course(&entry.course_id)?.is_some()
@@ -224,9 +253,12 @@ async fn upload_inner(ctx: &Context, up: &Upload) -> Result<String, String> {
         let journal = lock(&ctx.state)
             .journal_begin(&owner, "upload", Some(&up.key), Some(&url))
             .map_err(|e| e.to_string())?;
+        // Audio, pdf and office go as `upload.resource_types` says; state keeps the catalog's
+        // code, so a settled fact does not invalidate the uploads already recorded.
+        let wire_type = ctx.client.facts().wire_resource_type(up.resource_type);
         let uploaded = ctx
             .client
-            .upload_resource(up.resource_type, &url, Some(&up.key))
+            .upload_resource(wire_type, &url, Some(&up.key))
             .await
             .map_err(|e| format!("upload_resource: {e}"));
         let uploaded = match uploaded {
@@ -301,9 +333,22 @@ async fn course(
         course_id: change.course_id.clone(),
         done: Vec::new(),
         error: None,
+        held: false,
     };
-    if let Err(e) = course_inner(ctx, change, uploads, uris, pending_add, &mut result.done).await {
+    let mut held = false;
+    if let Err(e) = course_inner(
+        ctx,
+        change,
+        uploads,
+        uris,
+        pending_add,
+        &mut result.done,
+        &mut held,
+    )
+    .await
+    {
         result.error = Some(e);
+        result.held = held;
     }
     result
 }
@@ -315,6 +360,7 @@ async fn course_inner(
     uris: &Mutex<HashMap<(String, i64), String>>,
     pending_add: Option<&str>,
     done: &mut Vec<String>,
+    held: &mut bool,
 ) -> Result<(), String> {
     for key in &change.uploads {
         for (_, fut) in uploads.get(key).into_iter().flatten() {
@@ -339,7 +385,7 @@ async fn course_inner(
         match send {
             Send::Add | Send::AddAgain => {
                 let body = product()?;
-                let id = add(ctx, change, &body, payload, hash, pending_add).await?;
+                let id = add(ctx, change, &body, payload, hash, pending_add, held).await?;
                 done.push(format!("added as product {id}"));
                 product_id = Some(id);
             }
@@ -479,9 +525,22 @@ async fn add(
     payload: &Value,
     hash: &str,
     pending_add: Option<&str>,
+    held: &mut bool,
 ) -> Result<i64, String> {
+    // The intent remembers what is needed to hold the course if this process dies before the
+    // answer is recorded (see `state::AddDetail`).
+    let detail = AddDetail {
+        title: change.title.clone(),
+        payload: Some(payload.to_string()),
+        replaces: change.product_id,
+    };
     let journal = lock(&ctx.state)
-        .journal_begin(&change.course_id, "add", Some(hash), None)
+        .journal_begin(
+            &change.course_id,
+            "add",
+            Some(hash),
+            Some(&detail.to_json()),
+        )
         .map_err(|e| e.to_string())?;
     let fresh = |rec: &mut CourseRecord, id: i64| {
         submitted(rec, change, id, payload, hash);
@@ -519,6 +578,24 @@ async fn add(
                 modify(ctx, change, product_id, body, payload, hash).await?;
             }
             Ok(product_id)
+        }
+        Err(e) if e.maybe_performed() && !ctx.client.facts().add_is_deduplicated() => {
+            // The platform may have the product, and a second add may create a second one:
+            // hold the course, with what was sent, until someone finds out.
+            record(ctx, Some(journal), &change.course_id, |rec| {
+                submitted(rec, change, 0, payload, hash);
+                rec.product_id = None;
+                rec.audit = Audit::UnknownOutcome;
+                rec.approved_payload = None;
+                rec.approved_hash = None;
+                rec.listed = false;
+            })?;
+            *held = true;
+            // `e` names the endpoint already ("add: HTTP 504: …").
+            Err(format!(
+                "{e}; the platform may have performed it, so it is not sent again: held as \
+                 unknown_outcome"
+            ))
         }
         Err(e) => {
             settle(ctx, journal, &Err::<(), _>(e.clone()))?;

@@ -27,6 +27,11 @@ pub struct Args {
     /// Allow delisting more than half of the known courses (with `prune = true`).
     #[arg(long)]
     pub allow_mass_delist: bool,
+    /// Add this held course (unknown_outcome: the answer to its earlier add was lost) again,
+    /// knowingly: if the platform did perform the earlier add, it will have two products
+    /// (repeatable).
+    #[arg(long = "resend", value_name = "COURSE_ID")]
+    pub resend: Vec<String>,
     /// After applying, wait until the platform has audited every course this run submitted;
     /// exit 1 if any is rejected or the wait times out.
     #[arg(long)]
@@ -42,6 +47,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         plan_file: args.plan_file.clone(),
         targets: args.targets.clone(),
         allow_mass_delist: args.allow_mass_delist,
+        resend: args.resend.clone(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     let mut session = op::begin(settings, &request)?;
@@ -53,15 +59,19 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     }
     if !session.plan.has_changes() {
         println!("Nothing to do.");
+        let held = held_courses(&session.plan, &Outcome::default());
         let blocked = session.plan.blocked_line();
         session.finish()?;
-        // Blocked courses (shown with their reasons in the plan above) are an error to fix.
-        return Ok(match blocked {
-            Some(line) => {
-                println!("{line}");
-                crate::exit::ERROR
-            }
-            None => crate::exit::OK,
+        show_held(&held);
+        // Blocked courses (shown with their reasons in the plan above) are an error to fix, and
+        // so are held ones.
+        if let Some(line) = &blocked {
+            println!("{line}");
+        }
+        return Ok(if held.is_empty() && blocked.is_none() {
+            crate::exit::OK
+        } else {
+            crate::exit::ERROR
         });
     }
     session.check_prune_guard()?;
@@ -84,18 +94,67 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         }
         Err(_) => None,
     };
+    let held = outcome
+        .as_ref()
+        .map(|o| held_courses(&session.plan, o))
+        .unwrap_or_default();
     let nothing_blocked = session.plan.blocked.is_empty();
     session.finish()?;
     let outcome = outcome?;
+    show_held(&held);
     let waited_ok = match waited {
         Some(waited) => show_wait(&waited?),
         None => true,
     };
-    Ok(if outcome.failed() > 0 || !waited_ok || !nothing_blocked {
-        crate::exit::ERROR
-    } else {
-        crate::exit::OK
-    })
+    Ok(
+        if outcome.failed() > 0 || !held.is_empty() || !waited_ok || !nothing_blocked {
+            crate::exit::ERROR
+        } else {
+            crate::exit::OK
+        },
+    )
+}
+
+/// The courses held with an unknown outcome after this run: those the plan held (an earlier
+/// run's lost add) and those whose add's answer this run lost; sorted, each once.
+fn held_courses(plan: &Plan, outcome: &Outcome) -> Vec<String> {
+    let mut held: Vec<String> = plan
+        .notes
+        .iter()
+        .filter(|n| n.kind == crate::plan::NoteKind::Held)
+        .map(|n| n.course_id.clone())
+        .chain(
+            outcome
+                .courses
+                .iter()
+                .filter(|c| c.held)
+                .map(|c| c.course_id.clone()),
+        )
+        .collect();
+    held.sort();
+    held.dedup();
+    held
+}
+
+/// Names each held course with what to do (PRODUCT.md "No blind re-add"); apply then exits 1.
+fn show_held(held: &[String]) {
+    if held.is_empty() {
+        return;
+    }
+    let mut out = anstream::stdout();
+    let red = anstyle::AnsiColor::Red.on_default().bold();
+    let _ = writeln!(
+        out,
+        "{red}Held{red:#}: {} course(s) with an unknown outcome, not sent again:",
+        held.len()
+    );
+    for id in held {
+        let _ = writeln!(
+            out,
+            "  {red}?{red:#} {id}: {}",
+            super::status::unknown_outcome_remedy(id)
+        );
+    }
 }
 
 /// Asks for `yes` on a terminal; refuses when stdin is not one.

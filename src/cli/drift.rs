@@ -119,6 +119,9 @@ pub fn human(report: &Report) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{BOLD}{}{BOLD:#}", report.summary_line());
+    for line in report.not_reported_lines() {
+        let _ = writeln!(out, "{DIM}{line}{DIM:#}");
+    }
     out
 }
 
@@ -133,6 +136,9 @@ pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### coursesync drift\n");
     let _ = writeln!(out, "**{}**\n", report.summary_line());
+    for line in report.not_reported_lines() {
+        let _ = writeln!(out, "> {}\n", escape_md(&line));
+    }
     let limit = MARKDOWN_BUDGET - 600;
     let mut shown = 0;
     for d in &report.courses {

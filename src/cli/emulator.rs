@@ -1,7 +1,8 @@
 //! `coursesync emulator`: runs the platform emulator as a server until Ctrl-C.
 //!
 //! Prints one line `coursesync emulator listening on <URL>` on stdout once it accepts calls (the
-//! URL is the last word), and one line per call on stderr.
+//! URL is the last word), and one line per call on stderr; the readings that differ from the
+//! defaults (`--reading`) are named on stderr at start.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::duration::parse as parse_duration;
-use crate::emulator::{CallRecord, Config, Emulator, EntitySeed, FaultSpec, UnknownEntities};
+use crate::emulator::{
+    CallRecord, Config, Emulator, EntitySeed, FaultSpec, Readings, UnknownEntities,
+};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]
@@ -53,6 +56,13 @@ pub struct Args {
     #[arg(long, default_value = "2h", value_parser = parse_duration, value_name = "D")]
     pub token_ttl: Duration,
 
+    /// How to answer an open platform fact (repeatable): add-dedupe=yes|no,
+    /// status-field=listing|audit, query-echo=full|sparse, token=stable|revoked,
+    /// modify-status=LIST/DELIST (1/2), resource-types=AUDIO/PDF/OFFICE (3/4/5); the first value
+    /// is the default
+    #[arg(long = "reading", value_parser = check_reading, value_name = "NAME=VALUE")]
+    pub readings: Vec<String>,
+
     /// A role-system entity (repeatable): ID=PRESET[,role=teacher|institution|partner]
     /// [,partner=E_…][,bound]; presets usable, auth-in-review, auth-rejected, pay-only,
     /// unqualified
@@ -68,7 +78,13 @@ pub struct Args {
     pub unknown_entities: UnknownEntities,
 }
 
+fn check_reading(arg: &str) -> Result<String, String> {
+    Readings::default().set(arg)?;
+    Ok(arg.to_owned())
+}
+
 pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let readings = Readings::parse(&args.readings).map_err(anyhow::Error::msg)?;
     let mut entities = Vec::new();
     if let Some(path) = &args.entities_file {
         let text = std::fs::read_to_string(path)
@@ -88,17 +104,23 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         faults: args.faults.clone(),
         fault_seed: args.fault_seed,
         token_ttl: args.token_ttl,
+        readings,
         on_call: Some(std::sync::Arc::new(|c: &CallRecord| {
             eprintln!("{}", call_line(c))
         })),
         entities,
         unknown_entities: args.unknown_entities,
     };
+    let config_readings = config.readings.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let running = Emulator::start(config).await?;
+        let differ = config_readings.non_default();
+        if !differ.is_empty() {
+            eprintln!("readings: {}", differ.join(" "));
+        }
         println!("coursesync emulator listening on {}", running.url());
         tokio::signal::ctrl_c().await?;
         eprintln!("stopping");

@@ -11,6 +11,7 @@ pub mod import;
 pub mod init;
 pub mod man;
 pub mod plan;
+pub mod probe;
 pub mod refresh;
 pub mod report;
 pub mod roles;
@@ -63,6 +64,8 @@ pub enum Command {
     Dump(dump::Args),
     /// Write one self-contained HTML page with where every course stands.
     Report(report::Args),
+    /// Settle the open platform facts on throwaway courses (sandbox or local, never production).
+    Probe(probe::Args),
     /// Who may publish: each teacher and institution the catalog names, its authorisation of
     /// the app and its category qualifications; exit 2 when some course is blocked.
     Roles(roles::Args),
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Report(args) => report::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Probe(args) => probe::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Roles(args) => roles::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Schema(args) => schema::run(&args),
         Command::Init(args) => init::run(&args),

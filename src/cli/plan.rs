@@ -48,6 +48,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         &op::Request {
             targets: args.targets.clone(),
             refresh: args.refresh,
+            resend: Vec::new(),
             offline: args.offline,
         },
     )?;

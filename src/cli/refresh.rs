@@ -27,6 +27,7 @@ fn audit_words(audit: Audit) -> &'static str {
         Audit::InReview => "in review",
         Audit::Approved => "approved",
         Audit::Rejected => "rejected",
+        Audit::UnknownOutcome => "unknown outcome",
     }
 }
 

@@ -62,7 +62,18 @@ fn audit_words(audit: Audit) -> &'static str {
         Audit::InReview => "in review",
         Audit::Approved => "approved",
         Audit::Rejected => "rejected",
+        Audit::UnknownOutcome => "unknown outcome",
     }
+}
+
+/// What to do about a course whose add's answer was lost (PRODUCT.md "No blind re-add").
+pub fn unknown_outcome_remedy(course_id: &str) -> String {
+    format!(
+        "the answer to its add was lost, so the platform may have it: find the product in the \
+         console (or in the audit callback whose callback_data is {course_id}) and run \
+         `coursesync import --product-id N`; if the platform has none, run \
+         `coursesync apply --resend {course_id}`"
+    )
 }
 
 /// An aligned table; a rejected course's reason on the line below it.
@@ -115,6 +126,13 @@ pub fn human(courses: &[CourseRecord]) -> String {
             let reason = c.reject_reason.as_deref().unwrap_or("no reason given");
             let _ = writeln!(out, "  ↳ rejected: {reason}");
         }
+        if c.audit == Audit::UnknownOutcome {
+            let _ = writeln!(
+                out,
+                "  ↳ unknown outcome: {}",
+                unknown_outcome_remedy(&c.course_id)
+            );
+        }
     }
     let count = |a: Audit| courses.iter().filter(|c| c.audit == a).count();
     let _ = writeln!(
@@ -126,5 +144,12 @@ pub fn human(courses: &[CourseRecord]) -> String {
         count(Audit::Rejected),
         count(Audit::NotSubmitted)
     );
+    let held = count(Audit::UnknownOutcome);
+    if held > 0 {
+        let _ = writeln!(
+            out,
+            "{held} course(s) held with an unknown outcome: not sent again until resolved (see above)."
+        );
+    }
     out
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::compare::{compare, is_checked};
+use super::compare::{compare_reporting, is_checked};
 use super::report::{CourseError, FORMAT_VERSION, Report};
 use crate::mapping::file_values;
 use crate::platform::{Client, PlatformError, wire};
@@ -34,20 +34,26 @@ pub async fn check(
     };
     let files = file_values(resources);
     let lookup = |uri: &str| files.get(uri).cloned();
+    let facts = client.facts();
     let mut report = Report {
         format_version: FORMAT_VERSION,
+        listing_reported: facts.query_reports_listing(),
         ..Report::default()
     };
+    let mut not_reported = std::collections::BTreeSet::new();
     for record in courses.values() {
         let queried = record.product_id.and_then(|id| answered.get(&id));
-        match compare(record, queried, &lookup) {
-            Ok(Some(d)) => report.courses.push(d),
-            Ok(None) => {}
+        match compare_reporting(record, queried, &lookup, facts) {
+            Ok((drift, unreported)) => {
+                not_reported.extend(unreported);
+                report.courses.extend(drift);
+            }
             Err(e) => report.errors.push(CourseError {
                 course_id: record.course_id.clone(),
                 message: e.to_string(),
             }),
         }
     }
+    report.not_reported = not_reported.into_iter().collect();
     Ok(report)
 }

@@ -9,6 +9,8 @@
 //!
 //! ```text
 //! {"format_version": 1,
+//!  "listing_reported": false,
+//!  "not_reported": ["course.refund", "details[].text"],
 //!  "courses": [{"course_id": "py-101", "product_id": 7001,
 //!               "kind": "changed" | "listing" | "missing" | "pending",
 //!               "changes": [{"path": "price.real_price", "platform": 3900, "applied": 4900}],
@@ -22,6 +24,12 @@
 //! `platform` the live value, `applied` the value sent). A missing side of a change is `null`.
 //! `pending` is true whenever a modify of the course is in review. Only `pending` entries are not
 //! drift: `drift` exits 2 when any other entry exists.
+//!
+//! Fail safe (PRODUCT.md "Platform facts the documents leave open"): `listing_reported` is false
+//! unless `query.status_means_listing` is known true, and then no listing drift is reported
+//! (the platform does not report listing); `not_reported` lists the fields that were applied
+//! but that the answers did not carry, which are not compared (unless `query.echoes_course` is
+//! known true, when an absent field is a change).
 
 mod check;
 mod compare;
@@ -29,6 +37,8 @@ mod fold;
 mod report;
 
 pub use check::check;
-pub use compare::{compare, is_checked, listed_of};
+pub use compare::{
+    compare, compare_reporting, fill_unreported, is_checked, listed_of, unreported_paths,
+};
 pub use fold::fold_into;
 pub use report::{Change, CourseDrift, CourseError, FORMAT_VERSION, Kind, LISTED_PATH, Report};

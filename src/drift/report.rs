@@ -1,5 +1,7 @@
 //! The drift report: what `drift` prints and `plan --refresh` folds in.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -52,6 +54,12 @@ impl CourseDrift {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     pub format_version: u32,
+    /// Whether the platform's answers tell the listing (`query.status_means_listing` known
+    /// true). When false, listing drift is not checked: the platform does not report listing.
+    pub listing_reported: bool,
+    /// Fields (paths, array indexes dropped) that what was applied has and the platform's
+    /// answers did not carry: "not reported", not compared (`query.echoes_course` unsettled).
+    pub not_reported: Vec<String>,
     /// By course_id.
     pub courses: Vec<CourseDrift>,
     /// Courses whose platform view could not be read (an unknown code); not compared.
@@ -80,6 +88,37 @@ impl Report {
             if differ == 1 { "" } else { "s" },
             if differ == 1 { "s" } else { "" },
         )
+    }
+
+    /// What the platform's answers did not tell, in words, one line each (empty when they told
+    /// everything): shown by every format.
+    pub fn not_reported_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.listing_reported {
+            out.push(
+                "Listing: not reported by the platform (query.status_means_listing is not \
+                 known true), so listing drift is not checked; see docs/platform-facts.md."
+                    .to_string(),
+            );
+        }
+        if !self.not_reported.is_empty() {
+            const SHOWN: usize = 12;
+            let mut fields = self
+                .not_reported
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if self.not_reported.len() > SHOWN {
+                let _ = write!(fields, " and {} more", self.not_reported.len() - SHOWN);
+            }
+            out.push(format!(
+                "Not reported by the platform, so not compared: {fields} \
+                 (query.echoes_course is not known true)."
+            ));
+        }
+        out
     }
 
     pub fn has_drift(&self) -> bool {

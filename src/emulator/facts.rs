@@ -31,6 +31,7 @@ pub const TOKEN_ERR_SECRET: i64 = 40017;
 pub const TOKEN_ERR_GRANT: i64 = 40020;
 
 /// Re-issuing a token shortens the previous ones to this many seconds. [C] platform-api.md §2.2
+/// (`token=revoked`: to none.)
 pub const OLD_TOKEN_GRACE_SECS: i64 = 300;
 
 /// Maximum product ids per `query` / `query_review` call. [C] platform-api.md §5.5 / §14
@@ -40,16 +41,12 @@ pub const MAX_QUERY_IDS: usize = 500;
 /// [`ERR_RESOURCE_EXISTS`] (true) or a fresh uri (false). [I] platform-api.md §6.1
 pub const DUPLICATE_UPLOAD_IS_ERROR: bool = true;
 
-/// `upload_resource.resource_type` values accepted: (code, name, uri prefix).
-/// 1, 2, 31 are [C]; 3 audio, 4 pdf, 5 office are [I] (platform-api.md §6.1).
-pub const RESOURCE_TYPES: &[(i64, &str, &str)] = &[
-    (1, "image", "product/resource/"),
-    (2, "video", "product/resource/"),
-    (3, "audio", "product/resource/"),
-    (4, "pdf", "product/resource/"),
-    (5, "office", "product/resource/"),
-    (31, "cover", "tos-cn-i-b2i6zad4el/"),
-];
+/// `upload_resource.resource_type` values: image 1, video 2 and cover 31 are [C]; the codes of
+/// audio, pdf and office (3, 4, 5 by default, [I] platform-api.md §6.1) are the `resource-types`
+/// reading ([`super::readings`]). Uri prefixes: covers `tos-cn-i-b2i6zad4el/` [C], others
+/// `product/resource/` [C].
+pub const COVER_URI_PREFIX: &str = "tos-cn-i-b2i6zad4el/";
+pub const RESOURCE_URI_PREFIX: &str = "product/resource/";
 
 /// The resource type a cover (`product_img_uri`) must have been uploaded with. [C] §5.1
 pub const COVER_RESOURCE_TYPE: i64 = 31;
@@ -64,10 +61,10 @@ pub const AUDIT_REVIEWING: i64 = 1;
 pub const AUDIT_PASSED: i64 = 2;
 pub const AUDIT_REJECTED: i64 = 3;
 
-/// `modify_status.status` and the on-shelf `product_status.status` in `query`:
-/// 1 listed (上架), 2 delisted (下架). [I] platform-api.md §5.4
-pub const STATUS_LISTED: i64 = 1;
-pub const STATUS_DELISTED: i64 = 2;
+// `modify_status.status` codes (1 list, 2 delist by default, [?] platform-api.md §5.4) and what
+// `product_status.status` of the on-shelf version means in `query` ([?] §5.5) are readings
+// (`modify-status`, `status-field`), as is whether a repeated `add` is answered 10140 ([I] §13,
+// `add-dedupe`) and whether a new token revokes the old ones at once (`token`).
 
 /// Callback `produce_status` / `produce_source_status`: -1 on failure is [C] (sample); the value
 /// on success is our choice (2, mirroring "passed"). [I] platform-api.md §7.2
@@ -107,12 +104,12 @@ pub fn category_known(first: i64, second: i64) -> bool {
         .any(|(f, _, seconds)| *f == first && seconds.iter().any(|(s, _)| *s == second))
 }
 
-/// Uri prefix for an accepted resource type, `None` when the type is not accepted.
-pub fn resource_prefix(resource_type: i64) -> Option<&'static str> {
-    RESOURCE_TYPES
-        .iter()
-        .find(|(code, _, _)| *code == resource_type)
-        .map(|(_, _, prefix)| *prefix)
+/// Uri prefix for a resource type accepted under `readings`, `None` when the type is refused.
+pub fn resource_prefix(readings: &super::Readings, resource_type: i64) -> Option<&'static str> {
+    match readings.resource_type_name(resource_type)? {
+        "cover" => Some(COVER_URI_PREFIX),
+        _ => Some(RESOURCE_URI_PREFIX),
+    }
 }
 
 /// The role system (platform-api.md §9), kept together for the emulator's `roles` module.

@@ -18,8 +18,17 @@
 //! [`roles`]), approved otherwise. First approval lists the course. Callbacks
 //! (notice_type 1 audit, 4 upload) are POSTed once, no retry, to the `sync_callback_url` URL.
 //!
+//! Readings ([`readings`]): where the documents leave a fact open, the emulator answers the way
+//! `Config::readings` says (`coursesync emulator --reading NAME=VALUE`, repeatable):
+//! `add-dedupe=yes|no` (a repeated add answered 10140, or a second product),
+//! `status-field=listing|audit` (`product_status.status` of the live version in `query`: listing
+//! 1/2, or audit status 2), `query-echo=full|sparse` (`query` echoes every field sent, or only a
+//! few, like the documented sample), `token=stable|revoked` (a new token leaves the older ones 5
+//! minutes, or none), `modify-status=LIST/DELIST` (1/2) and `resource-types=AUDIO/PDF/OFFICE`
+//! (3/4/5). The first value of each is the default and what the emulator did before readings.
+//!
 //! Admin API under `/__emulator/`: `GET calls`, `GET counts`, `GET products`, `GET resources`,
-//! `GET callbacks`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
+//! `GET callbacks`, `GET readings`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
 //! `{common_product_params?, course_params?}` into the on-shelf version), `GET|POST faults`
 //! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire`, `POST reset`, `GET|POST entities`
 //! (role-system entities, [`EntitySeed`]), `GET entities/calls`.
@@ -30,6 +39,7 @@
 mod facts;
 mod faults;
 mod model;
+pub mod readings;
 mod roles;
 mod rules;
 mod server;
@@ -45,6 +55,7 @@ use anyhow::Context as _;
 
 pub use faults::{FaultKind, FaultSpec};
 pub use model::{CallRecord, CallbackRecord, Counts, Resource, StoredProduct, Version};
+pub use readings::Readings;
 pub use roles::{ClassQualification, EntitySeed, RoleCall, UnknownEntities};
 
 /// A listener for every call the emulator logs.
@@ -71,6 +82,8 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Told of every call as it is logged (the `emulator` command prints a line per call).
     pub on_call: Option<OnCall>,
+    /// How the open platform facts are answered ([`readings`]).
+    pub readings: Readings,
     /// Entities of the role system at start (`roles.rs`).
     pub entities: Vec<EntitySeed>,
     /// How the role system answers about an entity nobody seeded.
@@ -90,6 +103,7 @@ impl Default for Config {
             fault_seed: None,
             token_ttl: Duration::from_hours(2),
             on_call: None,
+            readings: Readings::default(),
             entities: Vec::new(),
             unknown_entities: UnknownEntities::Open,
         }
@@ -109,6 +123,7 @@ impl std::fmt::Debug for Config {
             .field("faults", &self.faults)
             .field("fault_seed", &self.fault_seed)
             .field("token_ttl", &self.token_ttl)
+            .field("readings", &self.readings)
             .field("entities", &self.entities)
             .field("unknown_entities", &self.unknown_entities)
             .finish_non_exhaustive()

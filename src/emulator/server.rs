@@ -52,6 +52,19 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(set_faults).get(|State(s): State<Arc<Shared>>| async move { Json(s.faults()) }),
         )
         .route(
+            "/readings",
+            get(|State(s): State<Arc<Shared>>| async move {
+                let pairs: serde_json::Map<String, Value> = s
+                    .cfg
+                    .readings
+                    .pairs()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), Value::String(value)))
+                    .collect();
+                Json(pairs)
+            }),
+        )
+        .route(
             "/tokens/expire",
             post(|State(s): State<Arc<Shared>>| async move {
                 Json(json!({"expired": s.expire_tokens()}))

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{
-    CallRecord, CallbackRecord, Config, Counts, Emulator, EntitySeed, FaultSpec, Resource,
-    RoleCall, StoredProduct, model,
+    CallRecord, CallbackRecord, Config, Counts, Emulator, EntitySeed, FaultSpec, Readings,
+    Resource, RoleCall, StoredProduct, model,
 };
 
 pub const TEST_APPID: &str = "tt_test_app";
@@ -39,6 +39,14 @@ impl TestEmulator {
             audit_delay: Duration::ZERO,
             ..Config::default()
         }
+    }
+
+    /// The default test configuration with `readings` ([`crate::emulator::readings`]).
+    pub fn with_readings(readings: Readings) -> Self {
+        Self::start(Config {
+            readings,
+            ..Self::config()
+        })
     }
 
     pub fn start(config: Config) -> Self {
@@ -79,6 +87,11 @@ impl TestEmulator {
 
     pub fn url(&self) -> String {
         self.url.clone()
+    }
+
+    /// The readings this emulator answers the open facts with.
+    pub fn readings(&self) -> &Readings {
+        &self.shared.cfg.readings
     }
 
     pub fn appid(&self) -> &str {

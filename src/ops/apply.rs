@@ -33,6 +33,8 @@ pub struct Request {
     pub targets: Vec<String>,
     /// Allow delisting more than half of the known courses.
     pub allow_mass_delist: bool,
+    /// Held courses (`unknown_outcome`) to add again, knowingly (PRODUCT.md "No blind re-add").
+    pub resend: Vec<String>,
     /// The command line, recorded in the lock for whoever finds it held.
     pub command: String,
 }
@@ -73,17 +75,31 @@ pub fn begin(settings: &Settings, request: &Request) -> anyhow::Result<Session> 
                     "--target cannot be combined with a plan file: the saved plan's own targets apply"
                 );
             }
+            if !request.resend.is_empty() {
+                anyhow::bail!(
+                    "--resend cannot be combined with a plan file: run `coursesync apply --resend \
+                     COURSE_ID` without one"
+                );
+            }
             (super::plan::load_saved(settings, path)?, true)
         }
         None => {
             let plan_request = super::plan::Request {
                 targets: request.targets.clone(),
                 refresh: false,
+                resend: request.resend.clone(),
                 offline: false,
             };
-            (super::plan::plan(settings, &plan_request)?, false)
+            let plan = super::plan::plan(settings, &plan_request)?;
+            check_resend(&plan, &request.resend)?;
+            (plan, false)
         }
     };
+    // A killed run's add whose outcome no record shows: the plan holds it; state records it now
+    // (unless the platform is known to deduplicate adds: then the executor adopts it).
+    if !crate::local::effective_facts(settings).add_is_deduplicated() {
+        apply::hold_lost_adds(&state, &plan).map_err(state_error)?;
+    }
     let known_courses = state.courses_without_payloads().map_err(state_error)?.len();
     let preflight_done = !from_file && plan.preflight_skipped.is_none();
     Ok(Session {
@@ -97,6 +113,32 @@ pub fn begin(settings: &Settings, request: &Request) -> anyhow::Result<Session> 
         preflight_done,
         platform: None,
     })
+}
+
+/// Every course named by `--resend` is added again by `plan`: it must be a held course of the
+/// catalog (and of the targets, when there are some).
+fn check_resend(plan: &Plan, resend: &[String]) -> anyhow::Result<()> {
+    for id in resend {
+        let resent = plan
+            .courses
+            .iter()
+            .any(|c| &c.course_id == id && matches!(c.send, Some(crate::plan::Send::Add)));
+        if !resent {
+            return Err(anyhow::anyhow!(
+                "--resend {id}: {id} is not a held course (unknown_outcome) of the catalog{}",
+                if plan.targets.is_empty() {
+                    ""
+                } else {
+                    " among the targets"
+                }
+            )
+            .context(Hint(
+                "`coursesync status` names the held courses; --resend sends only those again"
+                    .into(),
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Session {

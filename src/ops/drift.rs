@@ -14,6 +14,7 @@ pub fn drift(settings: &Settings) -> anyhow::Result<Report> {
         Some((report, _)) => report,
         None => Report {
             format_version: drift::FORMAT_VERSION,
+            listing_reported: crate::local::effective_facts(settings).query_reports_listing(),
             ..Report::default()
         },
     })

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::adopt::{self, Adopted};
+use crate::platform::facts::KnownFacts;
 use crate::platform::wire;
 use crate::settings::Settings;
 
@@ -23,16 +24,22 @@ pub fn dump(
     force: bool,
 ) -> anyhow::Result<Vec<(i64, Dumped)>> {
     let ids = unique(product_ids);
-    let answers = query(settings, &ids)?;
+    let (answers, facts) = query(settings, &ids)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     Ok(ids
         .iter()
-        .map(|id| (*id, dump_one(*id, answers.get(id), out, force)))
+        .map(|id| (*id, dump_one(*id, answers.get(id), &facts, out, force)))
         .collect())
 }
 
-fn dump_one(id: i64, answer: Option<&wire::QueriedProduct>, out: &Path, force: bool) -> Dumped {
-    let adopted = adopt::adopt(id, answer)?;
+fn dump_one(
+    id: i64,
+    answer: Option<&wire::QueriedProduct>,
+    facts: &KnownFacts,
+    out: &Path,
+    force: bool,
+) -> Dumped {
+    let adopted = adopt::adopt(id, answer, facts)?;
     let text = adopt::course_file(&adopted)?;
     let path = out.join(format!("{}.toml", file_name(&adopted.course_id)));
     if path.exists() && !force {

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::adopt::{self, Adopted};
 use crate::error::{platform_error, state_error};
+use crate::platform::facts::KnownFacts;
 use crate::platform::wire;
 use crate::settings::Settings;
-use crate::state::{CourseRecord, State, now_ms};
+use crate::state::{Audit, CourseRecord, State, now_ms};
 
 use super::{Event, Events};
 
@@ -53,7 +54,7 @@ pub fn import(
     if let Some(h) = &guard.took_over {
         events.on(Event::TookOverLock(h));
     }
-    let answers = query(settings, &ids)?;
+    let (answers, facts) = query(settings, &ids)?;
     let known = state.courses_without_payloads().map_err(state_error)?;
     let now = now_ms();
     let mut records = Vec::new();
@@ -61,14 +62,17 @@ pub fn import(
     // Course ids taken in this run, so two products cannot both become one course.
     let mut taken: HashMap<String, i64> = HashMap::new();
     for id in &ids {
-        let result = adopt::adopt(*id, answers.get(id)).map_err(anyhow::Error::new);
-        let adopted = match result.and_then(|a| admit(&a, &known, &taken, force).map(|()| a)) {
+        let result = adopt::adopt(*id, answers.get(id), &facts).map_err(anyhow::Error::new);
+        let mut adopted = match result.and_then(|a| admit(&a, &known, &taken, force).map(|()| a)) {
             Ok(a) => a,
             Err(e) => {
                 report.products.push((*id, Imported::Failed(e)));
                 continue;
             }
         };
+        if known.get(&adopted.course_id).map(|c| c.audit) == Some(Audit::UnknownOutcome) {
+            adopted = resolve_held(&state, *id, answers.get(id), &facts, adopted)?;
+        }
         if !force && known.get(&adopted.course_id).and_then(|c| c.product_id) == Some(*id) {
             report.products.push((
                 *id,
@@ -88,6 +92,34 @@ pub fn import(
     }
     guard.release().map_err(state_error)?;
     Ok(report)
+}
+
+/// Resolving a held course (PRODUCT.md "No blind re-add"): the product is this project's own
+/// add, so its file URLs map back to the uploads recorded in state, and, unless `query` is known
+/// to echo every field, the fields its answer leaves out are taken from the payload that was
+/// sent. A field the answer carries keeps the platform's value, so a product that differs from
+/// the catalog still plans a modify.
+fn resolve_held(
+    state: &State,
+    product_id: i64,
+    answer: Option<&wire::QueriedProduct>,
+    facts: &KnownFacts,
+    adopted: Adopted,
+) -> anyhow::Result<Adopted> {
+    let files = crate::mapping::file_values(&state.resources().map_err(state_error)?);
+    let lookup = |uri: &str| files.get(uri).cloned();
+    let mut adopted = adopt::adopt_with(product_id, answer, facts, &lookup).unwrap_or(adopted);
+    let sent = state
+        .course(&adopted.course_id)
+        .map_err(state_error)?
+        .and_then(|r| r.payload)
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok());
+    if let Some(sent) = sent
+        && !facts.query_echoes_everything()
+    {
+        adopted.payload = crate::drift::fill_unreported(&sent, &adopted.payload);
+    }
+    Ok(adopted)
 }
 
 /// Whether `a` may be recorded: its course_id is not another product's (in state or earlier in
@@ -139,16 +171,19 @@ pub fn unique(ids: &[i64]) -> Vec<i64> {
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
 
-/// Asks the platform about `ids` (`query`, batched by the client); the answers by product id.
+/// Asks the platform about `ids` (`query`, batched by the client); the answers by product id,
+/// and what is known of the platform's open facts (how far the answers can be read).
 pub fn query(
     settings: &Settings,
     ids: &[i64],
-) -> anyhow::Result<HashMap<i64, wire::QueriedProduct>> {
-    let products = super::with_platform(settings, async |client| {
-        client.query(ids).await.map_err(platform_error)
+) -> anyhow::Result<(HashMap<i64, wire::QueriedProduct>, KnownFacts)> {
+    let (products, facts) = super::with_platform(settings, async |client| {
+        let products = client.query(ids).await.map_err(platform_error)?;
+        Ok((products, *client.facts()))
     })?;
-    Ok(products
+    let answers = products
         .into_iter()
         .filter_map(|p| p.product_id().map(|id| (id, p)))
-        .collect())
+        .collect();
+    Ok((answers, facts))
 }

@@ -12,6 +12,7 @@ pub mod dump;
 pub mod import;
 pub mod init;
 pub mod plan;
+pub mod probe;
 pub mod refresh;
 pub mod report;
 pub mod roles;

@@ -18,6 +18,8 @@ pub struct Request {
     pub targets: Vec<String>,
     /// Ask the platform first (`query`, read-only) and plan to undo any drift.
     pub refresh: bool,
+    /// Held courses (`unknown_outcome`) to add again, knowingly (`apply --resend`).
+    pub resend: Vec<String>,
     /// Skip the roles preflight (`plan --offline`); the plan records that it was skipped.
     pub offline: bool,
 }
@@ -28,6 +30,11 @@ pub struct Request {
 /// may not publish them, whenever the platform can be reached ([`super::roles::check_plan`]).
 pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
     let mut inputs = prepare::read_state(settings, true)?;
+    // A killed run's add whose outcome no record shows is held, as apply records it, unless the
+    // platform is known to deduplicate adds (then apply adopts its product).
+    if !crate::local::effective_facts(settings).add_is_deduplicated() {
+        inputs.hold_lost_adds();
+    }
     if request.refresh
         && let Some((report, full)) = super::drift::check(settings)?
     {
@@ -43,6 +50,7 @@ pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
     let options = plan::Options {
         prune: settings.prune,
         targets: request.targets.clone(),
+        resend: request.resend.clone(),
     };
     let mut plan = prepare::prepare_with(settings, inputs, &options)?.plan();
     super::roles::check_plan(settings, &mut plan, request.offline)?;

@@ -42,6 +42,8 @@ pub struct Options {
     pub prune: bool,
     /// Only these course_ids (and their uploads); empty = all.
     pub targets: Vec<String>,
+    /// Held courses (`unknown_outcome`) to add again, knowingly (`apply --resend`).
+    pub resend: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +88,18 @@ pub struct Summary {
     pub in_review: usize,
     /// Known courses unchanged and still rejected (reported, not actions).
     pub rejected: usize,
+    /// Courses held because their add's outcome is unknown (reported, not actions). Written
+    /// only when there are some.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held: usize,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if signature"
+)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -100,6 +114,7 @@ impl Summary {
             uploads,
             in_review,
             rejected,
+            held,
         } = *other;
         self.add += add;
         self.modify += modify;
@@ -109,6 +124,7 @@ impl Summary {
         self.uploads += uploads;
         self.in_review += in_review;
         self.rejected += rejected;
+        self.held += held;
     }
 
     /// The one line scripts parse (PRODUCT.md "How the plan decides"); the words never change
@@ -197,6 +213,8 @@ pub enum NoteKind {
     RemovedKept,
     /// A listing change that waits for the first approval.
     PendingListing,
+    /// Its add's answer was lost (`unknown_outcome`): nothing is sent until it is resolved.
+    Held,
 }
 
 impl Plan {
@@ -289,7 +307,7 @@ pub fn diff_desired(
         .iter()
         .map(|d| {
             let decided = if options.targeted(&d.course.course_id) {
-                decide_one(d, state.courses.get(&d.course.course_id))
+                decide_one(d, state.courses.get(&d.course.course_id), options)
             } else {
                 Decided::default()
             };
@@ -376,9 +394,10 @@ impl<'a> Entry<'a> {
 }
 
 /// Decides one course against its record (pure): the rows of "How the plan decides".
-pub fn decide_one(d: &Desired<'_>, record: Option<&CourseRecord>) -> Decided {
+pub fn decide_one(d: &Desired<'_>, record: Option<&CourseRecord>, options: &Options) -> Decided {
     let mut decided = Decided::default();
-    decided.change = decide(d, record, &mut decided.notes, &mut decided.summary);
+    let resend = options.resend.contains(&d.course.course_id);
+    decided.change = decide(d, record, resend, &mut decided.notes, &mut decided.summary);
     decided
 }
 
@@ -504,6 +523,7 @@ fn is_live(r: &CourseRecord) -> bool {
 fn decide(
     d: &Desired<'_>,
     record: Option<&CourseRecord>,
+    resend: bool,
     notes: &mut Vec<Note>,
     summary: &mut Summary,
 ) -> Option<CourseChange> {
@@ -524,9 +544,29 @@ fn decide(
         files: BTreeMap::new(),
     };
     let pending_delist = "listed = false: it will be delisted once the platform approves it";
-    // Unknown, or known but never accepted by the platform: add.
+    // Its add's answer was lost: never re-added blindly (PRODUCT.md "No blind re-add").
+    if let Some(r) = record.filter(|r| r.audit == Audit::UnknownOutcome) {
+        if !resend {
+            summary.held += 1;
+            notes.push(Note {
+                course_id: course.course_id.clone(),
+                kind: NoteKind::Held,
+                message: held_message(&r.course_id),
+            });
+            return None;
+        }
+        change
+            .notes
+            .push("sent again (--resend): its earlier add's outcome is unknown".into());
+    }
+    // Unknown, or known but never accepted by the platform (or resent knowingly): add.
     let record = match record {
-        Some(r) if !(r.audit == Audit::NotSubmitted && r.product_id.is_none()) => r,
+        Some(r)
+            if !(r.audit == Audit::NotSubmitted && r.product_id.is_none())
+                && r.audit != Audit::UnknownOutcome =>
+        {
+            r
+        }
         _ => {
             change.send = Some(Send::Add);
             change.changes = field_changes(None, &d.payload);
@@ -607,6 +647,16 @@ impl CourseChange {
     }
 }
 
+/// The note on a held course: what happened and what to do.
+pub fn held_message(course_id: &str) -> String {
+    format!(
+        "held, not sent: the answer to its add was lost, so the platform may have it \
+         (unknown_outcome); find the product (console, or the audit callback whose callback_data \
+         is {course_id}) and run `coursesync import --product-id N`, or send it again knowingly \
+         with `coursesync apply --resend {course_id}`"
+    )
+}
+
 /// A course in state that the catalog no longer has.
 fn removed(
     record: &CourseRecord,
@@ -643,6 +693,16 @@ fn removed(
                     .into(),
             });
         }
+    } else if record.audit == Audit::UnknownOutcome {
+        summary.held += 1;
+        notes.push(Note {
+            course_id: id.clone(),
+            kind: NoteKind::Held,
+            message: "removed from the catalog while held (unknown_outcome: the answer to its \
+                      add was lost); if the platform has it, find the product and run \
+                      `coursesync import --product-id N`, then prune can delist it"
+                .into(),
+        });
     } else if !live && record.audit == Audit::InReview {
         let message = if prune {
             "removed from the catalog while in its first review: it will be delisted once approved"

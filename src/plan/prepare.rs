@@ -19,7 +19,7 @@ use crate::catalog::{self, Checked, Course, FileRef};
 use crate::error::state_error;
 use crate::hashing::{self, HashStats, Meta};
 use crate::settings::Settings;
-use crate::state::{CourseRecord, FileStat, State};
+use crate::state::{CourseRecord, FileStat, JournalEntry, State};
 
 /// The catalog has errors: nothing is planned or sent. Carries the findings, for the caller to
 /// show (the command line renders them before the error).
@@ -41,6 +41,21 @@ pub struct StateInputs {
     /// and only when some course is sent.
     pub view: StateView,
     cache: HashMap<String, FileStat>,
+    /// Pending `add` intents whose outcome no record shows (a killed run), with the course's
+    /// record: see [`StateInputs::hold_lost_adds`].
+    pub lost_adds: Vec<(JournalEntry, Option<CourseRecord>)>,
+}
+
+impl StateInputs {
+    /// Shows every lost add's course as held (`unknown_outcome`), as apply records it on a
+    /// platform not known to deduplicate adds (PRODUCT.md "No blind re-add"); the caller knows
+    /// the facts.
+    pub fn hold_lost_adds(&mut self) {
+        for (entry, existing) in &self.lost_adds {
+            let held = entry.held_record(existing.as_ref());
+            self.view.courses.insert(held.course_id.clone(), held);
+        }
+    }
 }
 
 /// Reads the state file when there is one (never creating it). With `write_cache`, it is opened
@@ -57,6 +72,10 @@ pub fn read_state(settings: &Settings, write_cache: bool) -> anyhow::Result<Stat
         })
     } else {
         None
+    };
+    let lost_adds = match &state {
+        Some(s) => s.lost_adds()?,
+        None => Vec::new(),
     };
     let (view, cache) = match &state {
         Some(s) => (
@@ -75,6 +94,7 @@ pub fn read_state(settings: &Settings, write_cache: bool) -> anyhow::Result<Stat
         write_cache,
         view,
         cache,
+        lost_adds,
     })
 }
 
@@ -170,7 +190,7 @@ fn work(
     if record.is_some_and(|r| r.payload_hash.as_deref() != Some(hash.as_str())) {
         return Worked::Changed(course, payload, hash, digests);
     }
-    Worked::Done(decided(course, payload, hash, record), digests)
+    Worked::Done(decided(course, payload, hash, record, options), digests)
 }
 
 /// Decides a course against `record` and keeps the course only when its change sends it.
@@ -179,13 +199,14 @@ fn decided(
     payload: Value,
     hash: String,
     record: Option<&CourseRecord>,
+    options: &Options,
 ) -> Entry<'static> {
     let desired = Desired {
         course: &course,
         payload,
         hash,
     };
-    let decided = decide_one(&desired, record);
+    let decided = decide_one(&desired, record, options);
     let Desired { hash, .. } = desired;
     let (course_id, listed) = (course.course_id.clone(), course.listed);
     let course = decided.sends().then_some(std::borrow::Cow::Owned(course));
@@ -204,6 +225,7 @@ pub fn prepare_with(
         write_cache,
         mut view,
         cache,
+        ..
     } = inputs;
     let references = std::sync::atomic::AtomicUsize::new(0);
     let scanned = catalog::scan(&settings.catalog_dir, &settings.root, |checked| {
@@ -307,7 +329,7 @@ pub fn prepare_with(
             _ => None,
         };
         let record = full.as_ref().or(in_view);
-        let entry = decided(course, payload, hash, record);
+        let entry = decided(course, payload, hash, record, options);
         if entry.sends() {
             digests.extend(files);
         }

@@ -214,7 +214,7 @@ pub fn human(plan: &Plan) -> String {
     if !plan.notes.is_empty() {
         let _ = writeln!(out, "{BOLD}Notes{BOLD:#}:");
         for n in &plan.notes {
-            let st = if n.kind == NoteKind::StillRejected {
+            let st = if matches!(n.kind, NoteKind::StillRejected | NoteKind::Held) {
                 RED
             } else {
                 YELLOW
@@ -246,6 +246,9 @@ pub fn human(plan: &Plan) -> String {
         );
     }
     let _ = writeln!(out, "{BOLD}{}{BOLD:#}", plan.summary.line());
+    if let Some(line) = held_line(plan) {
+        let _ = writeln!(out, "{RED}{line}{RED:#}");
+    }
     if let Some(line) = plan.blocked_line() {
         let _ = writeln!(out, "{RED}{line}{RED:#}");
     }
@@ -253,6 +256,18 @@ pub fn human(plan: &Plan) -> String {
         let _ = writeln!(out, "{YELLOW}{line}{YELLOW:#}");
     }
     out
+}
+
+/// `Held: 1 course with an unknown outcome (not sent until resolved; see the notes).`, when
+/// any course is held (PRODUCT.md "No blind re-add").
+pub fn held_line(plan: &Plan) -> Option<String> {
+    let n = plan.summary.held;
+    (n > 0).then(|| {
+        format!(
+            "Held: {n} course{} with an unknown outcome (not sent until resolved; see the notes).",
+            if n == 1 { "" } else { "s" }
+        )
+    })
 }
 
 /// The markdown form for a pull-request comment, never longer than [`MARKDOWN_BUDGET`].
@@ -273,7 +288,13 @@ pub fn markdown(plan: &Plan) -> String {
     ] {
         let _ = writeln!(out, "| {label} | {n} |");
     }
+    if s.held > 0 {
+        let _ = writeln!(out, "| held: unknown outcome, not sent | {} |", s.held);
+    }
     let _ = writeln!(out, "\n**{}**\n", s.line());
+    if let Some(line) = held_line(plan) {
+        let _ = writeln!(out, "**{line}**\n");
+    }
     if let Some(line) = plan.blocked_line() {
         let _ = writeln!(out, "**{line}**\n");
         let _ = writeln!(

@@ -33,8 +33,15 @@ pub enum PlatformError {
         message: String,
         body_snippet: String,
     },
+    /// The connection broke after the request may have been sent (reset, closed mid-answer).
     #[error("{endpoint}: {message}")]
     Transport {
+        endpoint: &'static str,
+        message: String,
+    },
+    /// No connection could be made (refused, unreachable, DNS): nothing was sent.
+    #[error("{endpoint}: cannot connect: {message}")]
+    Connect {
         endpoint: &'static str,
         message: String,
     },
@@ -58,7 +65,9 @@ impl PlatformError {
         match self {
             PlatformError::Api { err_no, .. } => retry::classify(Outcome::Api(*err_no)),
             PlatformError::Http { status, .. } => retry::classify(Outcome::HttpStatus(*status)),
-            PlatformError::Transport { .. } => retry::classify(Outcome::Connection),
+            PlatformError::Transport { .. } | PlatformError::Connect { .. } => {
+                retry::classify(Outcome::Connection)
+            }
             PlatformError::Timeout { .. } => retry::classify(Outcome::Timeout),
             PlatformError::AlreadyInReview { .. }
             | PlatformError::Decode { .. }
@@ -70,6 +79,24 @@ impl PlatformError {
     /// Whether trying the same call again later may succeed.
     pub fn is_transient(&self) -> bool {
         self.class() == Class::Transient
+    }
+
+    /// Whether a write that failed this way may still have been performed: its answer was lost
+    /// (a timeout, a 5xx, a connection broken after sending, "system error", an unreadable 200).
+    /// A request that surely was not performed — no connection, 429, a refused token, any other
+    /// error answer — is not (PRODUCT.md "No blind re-add").
+    pub fn maybe_performed(&self) -> bool {
+        match self {
+            PlatformError::Timeout { .. }
+            | PlatformError::Transport { .. }
+            | PlatformError::Decode { .. } => true,
+            PlatformError::Http { status, .. } => *status >= 500,
+            PlatformError::Api { err_no, .. } => *err_no == super::facts::ERR_SYSTEM_BUSY,
+            PlatformError::Connect { .. }
+            | PlatformError::AlreadyInReview { .. }
+            | PlatformError::Config { .. }
+            | PlatformError::Token { .. } => false,
+        }
     }
 
     /// What to do about it, when there is something to say.
@@ -148,6 +175,21 @@ mod tests {
         assert!(api(-1).is_transient());
         assert!(!api(10002).is_transient());
         assert!(PlatformError::Timeout { endpoint: "add" }.is_transient());
+        let connect = PlatformError::Connect {
+            endpoint: "add",
+            message: "refused".into(),
+        };
+        assert!(connect.is_transient() && !connect.maybe_performed());
+        let http = |status| PlatformError::Http {
+            endpoint: "add",
+            status,
+            body_snippet: String::new(),
+        };
+        assert!(http(504).maybe_performed() && http(500).maybe_performed());
+        assert!(!http(429).maybe_performed() && !http(400).maybe_performed());
+        assert!(PlatformError::Timeout { endpoint: "add" }.maybe_performed());
+        assert!(api(-1).maybe_performed());
+        assert!(!api(10001).maybe_performed() && !api(10002).maybe_performed());
         assert!(
             !PlatformError::AlreadyInReview {
                 product_id: 1,

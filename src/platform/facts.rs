@@ -1,6 +1,17 @@
 //! Every platform fact the client relies on, in one place, each tagged as platform-api.md tags
-//! it: [C] confirmed in a cited source, [I] inferred. When the sandbox proves an [I] fact wrong,
-//! this file is the one to change.
+//! it: [C] confirmed in a cited source, [I] inferred, [?] not found. The constants are here;
+//! [`registry`] lists every fact with its tag, assumed value and safe behaviour while unsettled
+//! (`docs/platform-facts.md` is generated from it); [`known`] holds what `platform-facts.toml`
+//! settles of the open facts. When the sandbox proves an [I] fact wrong, these are the files to
+//! change.
+
+pub mod known;
+pub mod registry;
+
+pub use known::{
+    FactValue, FactsError, KnownFacts, ListingCodes, OpenFact, Recorded, ResourceTypes,
+};
+pub use registry::{Fact, Tag, registry};
 
 use std::time::Duration;
 
@@ -52,6 +63,7 @@ pub const QUERY_REVIEW_TYPE_BASE: i64 = 1;
 pub const QUERY_BATCH_MAX: usize = 500;
 
 /// `modify_status.product_status_info.status` (§5.4): 1 = list (上架), 2 = delist (下架) [I].
+/// The guess: the codes sent are [`KnownFacts::listing_codes`] (`modify_status.codes`).
 pub mod listing_status {
     pub const LIST: i64 = 1;
     pub const DELIST: i64 = 2;
@@ -82,9 +94,13 @@ pub mod review_status {
 
 /// The sandbox's audit switch header, sent on write calls when configured (§12) [C].
 pub const CHECK_TYPE_HEADER: &str = "Aweme-Check-Type";
+/// Its value that rejects the audit (§12) [C].
+pub const CHECK_TYPE_REJECT: &str = "REJECT";
+/// A value that approves: any value but `REJECT` does; GO-R sends `OK` (§12) [C].
+pub const CHECK_TYPE_APPROVE: &str = "OK";
 
 /// The role system (角色系统, platform-api.md §3, §4.2, §9): who may publish a course. Issue 9
-/// turns this file into a tagged registry; these facts stay together in this one block.
+/// registers each of them in `registry` (the `role.*` entries of docs/platform-facts.md).
 pub mod roles {
     /// Role-system paths, appended to the role base (§1, §4.2) [C].
     pub mod path {

@@ -11,6 +11,7 @@
 pub mod error;
 pub mod facts;
 pub mod ratelimit;
+mod raw;
 pub mod retry;
 pub mod roles;
 pub mod token;
@@ -51,6 +52,9 @@ pub struct ClientConfig {
     /// Sandbox `Aweme-Check-Type` header (platform-api.md §12), sent on `add`, `modify`,
     /// `modify_no_audit` and `modify_status` when set.
     pub check_type: Option<String>,
+    /// What is known of the open platform facts (`platform-facts.toml`, or the local platform's
+    /// readings): the codes `modify_status` sends, and the readings every caller takes.
+    pub facts: facts::KnownFacts,
 }
 
 /// The default per-request timeout.
@@ -91,7 +95,12 @@ impl ClientConfig {
             max_qps: settings.max_qps,
             request_timeout: settings.request_timeout,
             retry: RetryPolicy::default(),
-            check_type: None,
+            // Settings allow it only with environment = "sandbox" (platform-api.md §12).
+            check_type: settings
+                .sandbox_audit
+                .filter(|_| settings.environment == Environment::Sandbox)
+                .map(|a| a.check_type().to_string()),
+            facts: settings.facts,
         })
     }
 }
@@ -139,6 +148,7 @@ struct Inner {
     request_timeout: Duration,
     retry: RetryPolicy,
     check_type: Option<String>,
+    facts: facts::KnownFacts,
     http: reqwest::Client,
     tokens: token::TokenSource,
     permits: Semaphore,
@@ -148,11 +158,15 @@ struct Inner {
     throttle_waits: AtomicU64,
 }
 
-/// Whether a call sends the sandbox audit header.
+/// Whether a call sends the sandbox audit header, and whether it may be sent again after a
+/// failure that may have performed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Read,
     Write,
+    /// A write that must not be performed twice (an `add` on a platform not known to answer a
+    /// repeat with 10140): never re-sent after a failure that may have performed it.
+    WriteOnce,
 }
 
 /// Which API family a call belongs to: where it is sent (platform-api.md §1).
@@ -232,6 +246,7 @@ impl Client {
                 request_timeout: config.request_timeout,
                 retry: config.retry,
                 check_type: config.check_type,
+                facts: config.facts,
                 http,
                 tokens,
                 permits: Semaphore::new(config.concurrency),
@@ -241,6 +256,11 @@ impl Client {
                 throttle_waits: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// What is known of the open platform facts on the platform this client talks to.
+    pub fn facts(&self) -> &facts::KnownFacts {
+        &self.inner.facts
     }
 
     pub fn stats(&self) -> Stats {
@@ -336,8 +356,15 @@ impl Client {
     /// [`PlatformError::AlreadyInReview`]: after a retry whose first attempt may have been
     /// performed, that is how the caller learns the product id.
     pub async fn add(&self, product: &wire::Product) -> Result<Added, PlatformError> {
+        // A lost answer is retried only where a repeat is known to be answered 10140/10141
+        // (`add.repeat_answers_10140`); otherwise the caller learns of it and holds the course.
+        let kind = if self.inner.facts.add_is_deduplicated() {
+            Kind::Write
+        } else {
+            Kind::WriteOnce
+        };
         let (result, after_retry) = self
-            .call_tracked::<wire::AddData>("add", facts::path::ADD, Kind::Write, |access_token| {
+            .call_tracked::<wire::AddData>("add", facts::path::ADD, kind, |access_token| {
                 body(&wire::AddRequest {
                     access_token,
                     product_type: facts::PRODUCT_TYPE_COURSE,
@@ -425,10 +452,11 @@ impl Client {
         Ok(data.and_then(|d| d.audit_id))
     }
 
-    /// Lists (`true`) or delists a course (platform-api.md §5.4, codes in
-    /// [`facts::listing_status`]).
+    /// Lists (`true`) or delists a course (platform-api.md §5.4, the codes of
+    /// `modify_status.codes`: [`facts::KnownFacts::listing_codes`]).
     pub async fn modify_status(&self, product_id: i64, listed: bool) -> Result<(), PlatformError> {
         let appid = self.inner.appid.as_str();
+        let inner_codes = self.inner.facts.listing_codes();
         self.call::<serde::de::IgnoredAny>(
             "modify_status",
             facts::path::MODIFY_STATUS,
@@ -439,7 +467,7 @@ impl Client {
                     product_status_info: wire::ProductStatusInfo {
                         appid,
                         product_id,
-                        status: facts::listing_status::code(listed),
+                        status: inner_codes.code(listed),
                     },
                 })
             },
@@ -637,13 +665,16 @@ impl Client {
                     }
                 }
             }
+            if kind == Kind::WriteOnce && lease.is_some() && error.maybe_performed() {
+                return (Err(error), true);
+            }
             let Some(delay) = inner
                 .retry
                 .next_delay(attempt, class, retry_after, fastrand::f64())
             else {
                 return (Err(error), maybe_performed);
             };
-            if class == Class::Transient {
+            if lease.is_some() && error.maybe_performed() {
                 maybe_performed = true;
             }
             inner.retries.fetch_add(1, Ordering::Relaxed);
@@ -671,7 +702,7 @@ impl Client {
         let secret = inner.app_secret.as_ref().map_or("", Secret::expose);
         let secrets = [token.expose(), secret];
         let check_type = match kind {
-            Kind::Write => inner.check_type.as_deref(),
+            Kind::Write | Kind::WriteOnce => inner.check_type.as_deref(),
             Kind::Read => None,
         };
         let bytes = post(
@@ -770,7 +801,9 @@ async fn post(
 }
 
 fn transport_error(endpoint: &'static str, e: &reqwest::Error, secrets: &[&str]) -> PlatformError {
-    if e.is_timeout() {
+    // Connecting failed (a connect timeout included): nothing was sent.
+    let connect = e.is_connect();
+    if e.is_timeout() && !connect {
         return PlatformError::Timeout { endpoint };
     }
     // reqwest's own message is generic ("error sending request"); the cause is in the chain.
@@ -781,9 +814,11 @@ fn transport_error(endpoint: &'static str, e: &reqwest::Error, secrets: &[&str])
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    PlatformError::Transport {
-        endpoint,
-        message: mask(&message, secrets),
+    let message = mask(&message, secrets);
+    if connect {
+        PlatformError::Connect { endpoint, message }
+    } else {
+        PlatformError::Transport { endpoint, message }
     }
 }
 
@@ -883,5 +918,19 @@ mod tests {
         assert_eq!(c.token_base, "http://127.0.0.1:8790");
         assert_eq!(c.role_base, "http://127.0.0.1:8790");
         assert!(ClientConfig::from_settings(&settings("[app]\nappid = \"tt1\"\n")).is_err());
+    }
+
+    #[test]
+    fn sandbox_audit_becomes_the_check_type_header() {
+        let c = ClientConfig::from_settings(&settings(
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\nsandbox_audit = \"approve\"\n",
+        ))
+        .unwrap();
+        assert_eq!(c.check_type.as_deref(), Some("OK"));
+        let c = ClientConfig::from_settings(&settings(
+            "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\n",
+        ))
+        .unwrap();
+        assert_eq!(c.check_type, None);
     }
 }

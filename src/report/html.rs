@@ -306,6 +306,7 @@ mod tests {
                 ("approved", "1".to_string()),
                 ("in_review", "1".to_string()),
                 ("rejected", "2".to_string()),
+                ("unknown_outcome", "0".to_string()),
                 ("not_submitted", "0".to_string()),
             ]
         );
@@ -313,7 +314,7 @@ mod tests {
             .iter()
             .map(|b| b.value().attr("width").unwrap())
             .collect();
-        assert_eq!(widths, ["130", "130", "260", "0"]);
+        assert_eq!(widths, ["130", "130", "260", "0", "0"]);
         // The table, in course_id order, with its columns (no drift column without --drift).
         let heads: Vec<String> = select(&doc, "#courses thead th").iter().map(text).collect();
         assert_eq!(

@@ -18,10 +18,11 @@ use crate::state::{Audit, CourseRecord};
 
 /// Every audit state in the order the page counts them. Keep in step with [`audit_style`]:
 /// its match is exhaustive, so a new [`Audit`] variant fails to compile there first.
-pub const AUDIT_ORDER: [Audit; 4] = [
+pub const AUDIT_ORDER: [Audit; 5] = [
     Audit::Approved,
     Audit::InReview,
     Audit::Rejected,
+    Audit::UnknownOutcome,
     Audit::NotSubmitted,
 ];
 
@@ -58,6 +59,11 @@ pub fn audit_style(audit: Audit) -> AuditStyle {
             key: "rejected",
             words: "rejected",
             held: false,
+        },
+        Audit::UnknownOutcome => AuditStyle {
+            key: "unknown_outcome",
+            words: "outcome unknown (held)",
+            held: true,
         },
     }
 }
@@ -99,6 +105,8 @@ pub struct DriftSummary {
     pub summary_line: String,
     /// Courses whose platform view could not be read.
     pub errors: usize,
+    /// What the platform's answers did not tell (listing, fields), one line each.
+    pub not_reported: Vec<String>,
 }
 
 /// One course's line in the table.
@@ -230,6 +238,7 @@ impl Report {
             state_changed_at: records.values().map(|r| r.updated_at).max(),
             drift: drift.map(|d| DriftSummary {
                 summary_line: d.summary_line(),
+                not_reported: d.not_reported_lines(),
                 errors: d.errors.len(),
             }),
             courses,
@@ -394,6 +403,7 @@ mod tests {
                 (Audit::Approved, 1),
                 (Audit::InReview, 1),
                 (Audit::Rejected, 0),
+                (Audit::UnknownOutcome, 0),
                 (Audit::NotSubmitted, 1),
             ]
         );
@@ -519,6 +529,8 @@ mod tests {
                 course_id: "odd".into(),
                 message: "unknown fulfillment_type 9".into(),
             }],
+            listing_reported: false,
+            not_reported: vec!["course_info.teacher_introduction".into()],
         };
         let state = records(vec![
             record("changed", Audit::Approved, Some(1)),
@@ -566,6 +578,18 @@ mod tests {
             summary.summary_line,
             "Drift: 2 courses differ, 1 pending review, 1 unknown to the platform."
         );
+        // What the answers did not tell reaches the page, one line each.
+        assert_eq!(summary.not_reported.len(), 2);
+        assert!(summary.not_reported[0].starts_with("Listing: not reported"));
+        assert!(summary.not_reported[1].contains("course_info.teacher_introduction"));
+    }
+
+    #[test]
+    fn a_held_course_is_marked_held() {
+        assert!(audit_style(Audit::UnknownOutcome).held);
+        assert!(AUDIT_ORDER.contains(&Audit::UnknownOutcome));
+        let held = AUDIT_ORDER.iter().filter(|&&a| audit_style(a).held).count();
+        assert_eq!(held, 1, "only unknown_outcome is held");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!   cache and the lock are bookkeeping and leave the serial alone.
 //! - Read-only opens ([`State::open_readonly`]) never create or write the file.
 
+mod held;
 mod journal;
 mod lock;
 mod records;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use held::AddDetail;
 pub use journal::{JOURNAL_ACTIONS, JournalEntry};
 pub use lock::{LockGuard, LockHolder};
 pub use records::{Audit, CourseRecord, FileStat, ResourceRecord};
@@ -28,7 +30,8 @@ pub use records::{Audit, CourseRecord, FileStat, ResourceRecord};
 pub const APPLICATION_ID: i32 = 0x4353_594E;
 
 /// The schema, one migration per entry. Append only: never edit or reorder a released entry.
-pub const MIGRATIONS: &[&str] = &[r"
+pub const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE meta (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     lineage TEXT NOT NULL,
@@ -88,7 +91,35 @@ CREATE TABLE lock (
     command    TEXT NOT NULL,
     token      TEXT NOT NULL
 );
-"];
+",
+    // 2: `unknown_outcome` (an add whose answer was lost, held until resolved). SQLite cannot change
+    // a CHECK constraint in place: the table is rebuilt (foreign keys are off while migrating, so
+    // dropping the old table does not cascade to course_payloads, whose reference then names the
+    // rebuilt table).
+    r"
+CREATE TABLE courses_v2 (
+    course_id        TEXT PRIMARY KEY NOT NULL,
+    title            TEXT NOT NULL,
+    product_id       INTEGER,
+    audit            TEXT NOT NULL
+                     CHECK (audit IN ('not_submitted', 'in_review', 'approved', 'rejected',
+                                      'unknown_outcome')),
+    reject_reason    TEXT,
+    listed           INTEGER NOT NULL,
+    payload_hash     TEXT,
+    approved_hash    TEXT,
+    first_applied_at INTEGER,
+    last_applied_at  INTEGER,
+    updated_at       INTEGER NOT NULL,
+    lesson_audits    TEXT
+);
+INSERT INTO courses_v2 SELECT course_id, title, product_id, audit, reject_reason, listed,
+    payload_hash, approved_hash, first_applied_at, last_applied_at, updated_at, lesson_audits
+    FROM courses;
+DROP TABLE courses;
+ALTER TABLE courses_v2 RENAME TO courses;
+",
+];
 
 /// Reads go through a memory map instead of one read() per page: loading every course is a
 /// scan of the whole file.
@@ -199,8 +230,10 @@ impl State {
         // OS page cache once write() returns); only power loss can drop the last commits. The
         // journal's intents are committed with FULL (see `journal_begin`).
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
+        // Migrations run with foreign keys off (a table rebuild must not cascade), then on.
+        conn.pragma_update(None, "foreign_keys", false)?;
         migrate(&conn)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
         let (lineage, serial) = read_meta(&conn)?;
         Ok(State {
@@ -429,6 +462,55 @@ mod tests {
             .pragma_query_value(None, "application_id", |r| r.get(0))
             .unwrap();
         assert_eq!(app, APPLICATION_ID);
+    }
+
+    #[test]
+    fn a_version_1_file_migrates_keeping_courses_and_payloads() {
+        let (_dir, path) = temp();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO meta (id, lineage, serial) VALUES (1, 'l1', 7)",
+                [],
+            )
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO courses (course_id, title, product_id, audit, listed, updated_at) \
+                 VALUES ('py-101', 't', 42, 'approved', 1, 5); \
+                 INSERT INTO course_payloads (course_id, payload, approved_payload) \
+                 VALUES ('py-101', '{\"a\":1}', '{\"a\":1}');",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        assert!(matches!(
+            State::open_readonly(&path),
+            Err(StateError::Outdated { found: 1, .. })
+        ));
+        let state = State::open(&path).unwrap();
+        assert_eq!(user_version(&path), latest_version());
+        assert_eq!((state.lineage(), state.serial()), ("l1".to_string(), 7));
+        let mut c = state.course("py-101").unwrap().unwrap();
+        assert_eq!(c.product_id, Some(42));
+        assert_eq!(c.payload.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(c.approved_payload.as_deref(), Some("{\"a\":1}"));
+        c.audit = Audit::UnknownOutcome;
+        state.put_course(&c).unwrap();
+        assert_eq!(
+            state.course("py-101").unwrap().unwrap().audit,
+            Audit::UnknownOutcome
+        );
+        // The payloads still follow their course (the foreign key is on again).
+        assert!(state.remove_course("py-101").unwrap());
+        let left: i64 = state
+            .conn
+            .query_row("SELECT count(*) FROM course_payloads", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub enum Audit {
     InReview,
     Approved,
     Rejected,
+    /// The answer to its `add` was lost (timeout, 5xx, dropped connection, or a kill between
+    /// sending and recording): the platform may have the product or not. Held, never re-sent
+    /// blindly, until `import --product-id N` or `apply --resend` (PRODUCT.md "No blind
+    /// re-add").
+    UnknownOutcome,
 }
 
 impl Audit {
@@ -25,6 +30,7 @@ impl Audit {
             Audit::InReview => "in_review",
             Audit::Approved => "approved",
             Audit::Rejected => "rejected",
+            Audit::UnknownOutcome => "unknown_outcome",
         }
     }
 }
@@ -36,7 +42,9 @@ impl fmt::Display for Audit {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown audit state {0:?} (expected not_submitted, in_review, approved or rejected)")]
+#[error(
+    "unknown audit state {0:?} (expected not_submitted, in_review, approved, rejected or unknown_outcome)"
+)]
 pub struct UnknownAudit(pub String);
 
 impl FromStr for Audit {
@@ -47,6 +55,7 @@ impl FromStr for Audit {
             "in_review" => Ok(Audit::InReview),
             "approved" => Ok(Audit::Approved),
             "rejected" => Ok(Audit::Rejected),
+            "unknown_outcome" => Ok(Audit::UnknownOutcome),
             other => Err(UnknownAudit(other.to_string())),
         }
     }

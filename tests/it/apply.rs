@@ -2,9 +2,16 @@
 //! second plan, each action kind through the right endpoint, uploads before the courses that need
 //! them, saved plans (stale refused, applied once), the lock, and bad input sending nothing.
 
+use std::collections::BTreeSet;
+
 use coursesync::state::Audit;
 
+use crate::support::readings::Setup;
 use crate::support::{Remote, base_course, stderr, stdout};
+
+fn ids(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
 
 fn ok(out: &std::process::Output) {
     assert_eq!(
@@ -34,9 +41,8 @@ fn approve_all(r: &Remote) {
     state.put_courses(&courses).unwrap();
 }
 
-#[test]
-fn fresh_apply_then_nothing_to_do() {
-    let r = Remote::new();
+fn fresh_apply_then_nothing_to_do(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"))
         .course("b.toml", &base_course("b"))
         .course("c/c.toml", &base_course("c"));
@@ -73,11 +79,12 @@ fn fresh_apply_then_nothing_to_do() {
         calls,
         "a no-op apply called the platform"
     );
+    r.assert_no_duplicate_no_lost(&ids(&["a", "b", "c"]));
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn uploads_finish_before_the_course_that_needs_them_is_sent() {
-    let r = Remote::new();
+fn uploads_finish_before_the_course_that_needs_them_is_sent(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     ok(&r.run(&["apply", "--auto-approve"]));
     let calls = r.emulator.calls();
@@ -101,24 +108,23 @@ fn uploads_finish_before_the_course_that_needs_them_is_sent() {
             .values()
             .all(|res| res.status == 2 && res.url.contains("?sha256="))
     );
+    r.assert_no_duplicate_no_lost(&ids(&["a"]));
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn a_file_shared_by_two_courses_is_uploaded_once() {
-    let r = Remote::new();
+fn a_file_shared_by_two_courses_is_uploaded_once(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"))
         .course("b.toml", &base_course("b"));
     ok(&r.run(&["apply", "--auto-approve"]));
     assert_eq!(r.emulator.count("upload_resource"), 4);
     assert_eq!(r.emulator.count("add"), 2);
+    r.assert_no_duplicate_no_lost(&ids(&["a", "b"]));
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn each_action_kind_goes_through_its_endpoint() {
-    let r = Remote::with(
-        coursesync::emulator::testing::TestEmulator::config(),
-        "prune = true",
-    );
+fn each_action_kind_goes_through_its_endpoint(setup: &Setup) {
+    let r = Remote::on(setup, "prune = true");
     for id in ["price", "page", "hide", "gone", "keep"] {
         r.course(&format!("{id}.toml"), &base_course(id));
     }
@@ -177,11 +183,12 @@ fn each_action_kind_goes_through_its_endpoint() {
     assert_eq!(state["price"].audit, Audit::InReview);
     // The path-only change kept the approved version in step.
     assert_eq!(state["page"].approved_hash, state["page"].payload_hash);
+    r.assert_no_duplicate_no_lost(&ids(&["price", "page", "hide", "gone", "keep"]));
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn a_rejected_first_add_is_added_again_with_a_new_product() {
-    let r = Remote::new();
+fn a_rejected_first_add_is_added_again_with_a_new_product(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     ok(&r.run(&["apply", "--auto-approve"]));
     let first = r.state().course("a").unwrap().unwrap();
@@ -208,11 +215,11 @@ fn a_rejected_first_add_is_added_again_with_a_new_product() {
     // The emulator still has the first product alive; mark it rejected there too.
     let product = r.emulator.product_by_course("a").unwrap();
     assert_eq!(product.product_id as i64, first.product_id.unwrap());
+    r.assert_no_duplicate_no_lost(&ids(&["a"]));
 }
 
-#[test]
-fn a_saved_plan_is_applied_once_and_refused_when_stale() {
-    let r = Remote::new();
+fn a_saved_plan_is_applied_once_and_refused_when_stale(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     ok(&r.run(&["plan", "--out", "plan.json"]));
     // The plan's roles preflight asked the platform (read calls only).
@@ -240,11 +247,12 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
         stderr(&twice)
     );
     assert_eq!(r.emulator.count("add"), 1);
+    r.assert_no_duplicate_no_lost(&ids(&["a"]));
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn a_second_apply_fails_fast_naming_the_lock_holder() {
-    let r = Remote::new();
+fn a_second_apply_fails_fast_naming_the_lock_holder(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     let state = r.state();
     let guard = state.lock("coursesync apply (test)").unwrap();
@@ -260,11 +268,12 @@ fn a_second_apply_fails_fast_naming_the_lock_holder() {
     assert_eq!(r.emulator.calls().len(), 0);
     drop(guard);
     ok(&r.run(&["apply", "--auto-approve"]));
+    r.assert_no_duplicate_no_lost(&ids(&["a"]));
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn a_bad_catalog_sends_nothing() {
-    let r = Remote::new();
+fn a_bad_catalog_sends_nothing(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a")).course(
         "b.toml",
         &base_course("b").replace("real_price = 4900", "real_price = 5100"),
@@ -280,9 +289,8 @@ fn a_bad_catalog_sends_nothing() {
     assert_eq!(r.emulator.calls().len(), 0);
 }
 
-#[test]
-fn without_auto_approve_and_no_terminal_it_refuses() {
-    let r = Remote::new();
+fn without_auto_approve_and_no_terminal_it_refuses(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     let out = r
         .command(&["apply"])
@@ -306,10 +314,9 @@ fn without_auto_approve_and_no_terminal_it_refuses() {
     );
 }
 
-#[test]
-fn one_broken_course_does_not_block_the_others() {
+fn one_broken_course_does_not_block_the_others(setup: &Setup) {
     // A hosted file the platform cannot pull (nothing listens there) fails only its course.
-    let r = Remote::new();
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     r.course(
         "b.toml",
@@ -336,14 +343,11 @@ fn one_broken_course_does_not_block_the_others() {
         "{}",
         stdout(&plan)
     );
+    r.assert_no_duplicate_no_lost(&ids(&["a", "b"]));
 }
 
-#[test]
-fn delisting_more_than_half_needs_allow_mass_delist() {
-    let r = Remote::with(
-        coursesync::emulator::testing::TestEmulator::config(),
-        "prune = true",
-    );
+fn delisting_more_than_half_needs_allow_mass_delist(setup: &Setup) {
+    let r = Remote::on(setup, "prune = true");
     for id in ["a", "b", "c"] {
         r.course(&format!("{id}.toml"), &base_course(id));
     }
@@ -367,4 +371,21 @@ fn delisting_more_than_half_needs_allow_mass_delist() {
     ok(&r.run(&["apply", "--auto-approve", "--allow-mass-delist"]));
     assert_eq!(r.emulator.count("modify_status"), 2);
     assert!(r.emulator.product_by_course("c").unwrap().listed);
+    r.assert_no_duplicate_no_lost(&ids(&["a", "b", "c"]));
+    r.assert_no_false_drift();
+}
+
+// Every test under the documents' readings and under all four hostile ones at once.
+crate::support::matrix! {
+    fresh_apply_then_nothing_to_do: [default, hostile];
+    uploads_finish_before_the_course_that_needs_them_is_sent: [default, hostile];
+    a_file_shared_by_two_courses_is_uploaded_once: [default, hostile];
+    each_action_kind_goes_through_its_endpoint: [default, hostile];
+    a_rejected_first_add_is_added_again_with_a_new_product: [default, hostile];
+    a_saved_plan_is_applied_once_and_refused_when_stale: [default, hostile];
+    a_second_apply_fails_fast_naming_the_lock_holder: [default, hostile];
+    a_bad_catalog_sends_nothing: [default, hostile];
+    without_auto_approve_and_no_terminal_it_refuses: [default, hostile];
+    one_broken_course_does_not_block_the_others: [default, hostile];
+    delisting_more_than_half_needs_allow_mass_delist: [default, hostile];
 }

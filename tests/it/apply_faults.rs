@@ -1,8 +1,11 @@
 //! `coursesync apply` (the real binary) against the emulator over real HTTP with faults injected:
 //! 5xx, 429 with `Retry-After`, request timeouts, dropped connections, "performed, then answered
-//! 504", and `kill -9` at random moments. After each, re-running apply converges: exactly one live
-//! product per course_id, state names that product, and the next plan is empty. Last, a full flow
-//! with a distinctive secret checks that neither it nor any access token lands in output or files.
+//! 504", and `kill -9` at random moments, each under several readings of the open platform facts
+//! (the test matrix, `support::matrix!`). After each, re-running apply converges, a course held as
+//! `unknown_outcome` being resolved as a user would (import the product found by course_id, or
+//! `apply --resend`): exactly one live product per course_id, state names that product, no false
+//! drift, and the next plan is empty. Last, a full flow with a distinctive secret checks that
+//! neither it nor any access token lands in output or files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -12,7 +15,8 @@ use std::time::Duration;
 use coursesync::emulator::testing::TestEmulator;
 use coursesync::emulator::{FaultKind, FaultSpec};
 
-use crate::support::{Remote, base_course, stderr, stdout};
+use crate::support::readings::Setup;
+use crate::support::{Remote, base_course, show, stdout};
 
 /// Emulator tokens start with this (platform-api.md §2.2 sample shape).
 const TOKEN_PREFIX: &str = "0801121846";
@@ -41,50 +45,24 @@ fn write_course(r: &Remote, i: usize, title: &str) {
     r.course(&format!("courses/{id}.toml"), &text);
 }
 
-/// A project on an emulator with `faults` (seeded) and `n` courses; `extra` goes into `[apply]`.
-fn remote(faults: &[(&str, FaultSpec)], extra: &str, n: usize) -> Remote {
+/// A project on an emulator under `setup` with `faults` (seeded) and `n` courses; `extra` goes
+/// into `[apply]`.
+fn remote(setup: &Setup, faults: &[(&str, FaultSpec)], extra: &str, n: usize) -> Remote {
     let mut config = TestEmulator::config();
     config.faults = faults
         .iter()
         .map(|(e, s)| ((*e).to_string(), s.clone()))
         .collect();
     config.fault_seed = Some(20_260_601);
-    let r = Remote::with(config, extra);
+    let r = Remote::with_setup(config, setup, extra);
     for i in 0..n {
         write_course(&r, i, &format!("容错课程 {i}"));
     }
     r
 }
 
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        stdout(out),
-        stderr(out)
-    )
-}
-
-/// Runs `apply --auto-approve` until it exits 0 (at most `max` runs); returns every run's output.
-fn apply_until_ok(r: &Remote, max: usize) -> Vec<Output> {
-    let mut outs = Vec::new();
-    for _ in 0..max {
-        let out = r.run(&["apply", "--auto-approve"]);
-        let ok = out.status.code() == Some(0);
-        outs.push(out);
-        if ok {
-            return outs;
-        }
-    }
-    let all: Vec<String> = outs.iter().map(show).collect();
-    panic!(
-        "apply did not converge in {max} runs:\n{}",
-        all.join("\n=====\n")
-    );
-}
-
 /// Exactly one live product per course_id of `ids` (and none for others), state's product_id of
-/// each course is that product, and a plan right after is empty.
+/// each course is that product, no false drift, and a plan right after is empty.
 fn assert_converged(r: &Remote, ids: &BTreeSet<String>) {
     let mut live: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for p in r.emulator.products().into_iter().filter(|p| !p.dead) {
@@ -112,13 +90,7 @@ fn assert_converged(r: &Remote, ids: &BTreeSet<String>) {
         );
     }
     drop(state);
-    let plan = r.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "plan after convergence:\n{}",
-        show(&plan)
-    );
+    r.assert_no_false_drift();
 }
 
 fn ids(n: usize) -> BTreeSet<String> {
@@ -136,39 +108,49 @@ fn faulted(r: &Remote, endpoint: &str, kind: FaultKind) -> usize {
 
 const N: usize = 10;
 
-#[test]
-fn gateway_timeouts_on_add_and_upload_converge() {
+fn gateway_timeouts_on_add_and_upload_converge(setup: &Setup) {
     let spec = FaultSpec {
         rate_504: 0.4,
         ..FaultSpec::default()
     };
-    let r = remote(&[("add", spec.clone()), ("upload_resource", spec)], "", N);
-    apply_until_ok(&r, 5);
+    let r = remote(
+        setup,
+        &[("add", spec.clone()), ("upload_resource", spec)],
+        "",
+        N,
+    );
+    r.converge(&ids(N), 8);
     assert!(faulted(&r, "add", FaultKind::GatewayTimeout) > 0);
     assert!(faulted(&r, "upload_resource", FaultKind::GatewayTimeout) > 0);
     assert_converged(&r, &ids(N));
 }
 
-#[test]
-fn too_many_requests_with_retry_after_converge() {
+fn too_many_requests_with_retry_after_converge(setup: &Setup) {
     let spec = FaultSpec {
         rate_429: 0.3,
         retry_after: 1,
         ..FaultSpec::default()
     };
-    let r = remote(&[("add", spec.clone()), ("upload_resource", spec)], "", N);
-    apply_until_ok(&r, 5);
+    let r = remote(
+        setup,
+        &[("add", spec.clone()), ("upload_resource", spec)],
+        "",
+        N,
+    );
+    // A 429 surely was not performed: retried, never held.
+    let done = r.converge(&ids(N), 8);
+    assert_eq!((done.imports, done.resends), (0, 0), "{done:?}");
     assert!(faulted(&r, "add", FaultKind::TooManyRequests) > 0);
     assert_converged(&r, &ids(N));
 }
 
-#[test]
-fn dropped_connections_converge() {
+fn dropped_connections_converge(setup: &Setup) {
     let spec = FaultSpec {
         drop_rate: 0.3,
         ..FaultSpec::default()
     };
     let r = remote(
+        setup,
         &[
             ("add", spec.clone()),
             ("upload_resource", spec.clone()),
@@ -177,14 +159,14 @@ fn dropped_connections_converge() {
         "",
         N,
     );
-    apply_until_ok(&r, 5);
+    r.converge(&ids(N), 8);
     assert!(faulted(&r, "add", FaultKind::Drop) > 0);
     assert_converged(&r, &ids(N));
 }
 
-#[test]
-fn performed_then_answered_504_on_add_is_adopted_not_duplicated() {
+fn performed_then_answered_504_on_add_is_adopted_not_duplicated(setup: &Setup) {
     let r = remote(
+        setup,
         &[(
             "add",
             FaultSpec {
@@ -195,16 +177,18 @@ fn performed_then_answered_504_on_add_is_adopted_not_duplicated() {
         "",
         N,
     );
-    apply_until_ok(&r, 5);
+    r.converge(&ids(N), 8);
     assert!(faulted(&r, "add", FaultKind::Performed504) > 0);
     assert_converged(&r, &ids(N));
 }
 
-/// One add performed and answered 504, deterministically: the retry is told 10140 with the
-/// product id and adopts it in the same run; the files were pulled from the catalog's server.
-#[test]
-fn one_lost_add_answer_is_adopted_in_the_same_run() {
-    let r = Remote::new();
+/// One add performed and answered 504, deterministically. Known (platform-facts.toml) to answer
+/// a repeat with 10140: the retry is told the product id and adopts it in the same run.
+/// Otherwise (known not to, or unsettled): the add is not sent again; the course is held as
+/// unknown_outcome and `import` of the product found by course_id resolves it. Either way the
+/// files were pulled from the catalog's server.
+fn one_lost_add_answer_is_adopted_or_held(setup: &Setup) {
+    let r = Remote::on(setup, "");
     write_course(&r, 0, "容错课程 0");
     r.emulator.set_fault(
         "add",
@@ -214,10 +198,22 @@ fn one_lost_add_answer_is_adopted_in_the_same_run() {
         },
     );
     let out = r.run(&["apply", "--auto-approve"]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert_eq!(r.emulator.count("add"), 2, "the add and its retry");
     assert_eq!(faulted(&r, "add", FaultKind::Performed504), 1);
     assert_eq!(r.emulator.products().len(), 1);
+    if setup.dedupe_known() {
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        assert_eq!(r.emulator.count("add"), 2, "the add and its retry");
+        // The adopted product is this run's own lost add: no re-audit by an extra modify.
+        assert_eq!(r.emulator.count("modify"), 0);
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        assert_eq!(r.emulator.count("add"), 1, "not sent again blindly");
+        assert_eq!(r.unknown_outcomes(), [course_id(0)]);
+        assert!(stdout(&out).contains(&course_id(0)), "{}", show(&out));
+        let done = r.converge(&ids(1), 4);
+        assert_eq!((done.imports, done.resends), (1, 0), "{done:?}");
+        assert_eq!(r.emulator.count("add"), 1);
+    }
     assert!(
         r.emulator
             .resources()
@@ -226,16 +222,14 @@ fn one_lost_add_answer_is_adopted_in_the_same_run() {
         "{:?}",
         r.emulator.resources()
     );
-    // The adopted product is this run's own lost add: no re-audit by an extra modify.
-    assert_eq!(r.emulator.count("modify"), 0);
     assert_converged(&r, &ids(1));
 }
 
 /// Every attempt of `add` outlives the client's request timeout: the run fails on timeouts and
 /// keeps the intents; with the platform fast again the next run settles them without duplicates.
-#[test]
-fn request_timeouts_fail_the_run_then_converge() {
+fn request_timeouts_fail_the_run_then_converge(setup: &Setup) {
     let r = remote(
+        setup,
         &[(
             "add",
             FaultSpec {
@@ -255,39 +249,46 @@ fn request_timeouts_fail_the_run_then_converge() {
         show(&first)
     );
     r.emulator.set_fault("add", FaultSpec::default());
-    apply_until_ok(&r, 5);
+    r.converge(&ids(N), 8);
     assert_converged(&r, &ids(N));
 }
 
+/// kill -9 trials per cell (the matrix runs three: both `add-dedupe` readings, and the first
+/// with the facts unsettled and probed).
+const KILL_TRIALS: usize = 10;
+
 #[cfg(unix)]
-#[test]
-fn kill_9_at_random_moments_then_rerun_converges() {
+fn kill_9_at_random_moments_then_rerun_converges(setup: &Setup) {
     let seed: u64 = std::env::var("APPLY_FAULTS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x00c0_55e5_1ac7);
-    println!("kill -9 trials: seed {seed} (set APPLY_FAULTS_SEED to repeat another)");
+    println!(
+        "kill -9 trials under [{setup}]: seed {seed} (set APPLY_FAULTS_SEED to repeat another)"
+    );
     let mut rng = fastrand::Rng::with_seed(seed);
     let latency = FaultSpec {
         latency_ms: 50,
         ..FaultSpec::default()
     };
-    let r = remote(&[("*", latency)], "", 30);
-    let mut known = 30;
-    let mut takeovers = 0;
-    for trial in 0..8 {
+    let r = remote(setup, &[("*", latency)], "", 20);
+    let mut known = 20;
+    let (mut takeovers, mut duplicates, mut lost, mut imports, mut resends) = (0, 0, 0, 0, 0);
+    let mut killed = 0;
+    for trial in 0..KILL_TRIALS {
         if trial > 0 {
             // New courses (adds) and changed titles (modifies) for this trial to interrupt.
-            for i in known..known + 5 {
+            for i in known..known + 4 {
                 write_course(&r, i, &format!("容错课程 {i}"));
             }
-            known += 5;
+            known += 4;
             for i in (trial % 3..known).step_by(3) {
                 write_course(&r, i, &format!("容错课程 {i} 第{trial}版"));
             }
         }
-        // The first run sends 30 courses, later ones about 15 changes: kill within their span.
-        let delay = rng.u64(if trial == 0 { 300..1_200 } else { 150..600 });
+        // Kill right after the k-th write reached the platform: the first run sends 20 adds,
+        // later ones 4 adds and 8 or more modifies.
+        let k = rng.u64(if trial == 0 { 1..=19 } else { 1..=10 });
         let writes = |r: &Remote| r.emulator.count("add") + r.emulator.count("modify");
         let before = writes(&r);
         let mut child = r
@@ -296,23 +297,44 @@ fn kill_9_at_random_moments_then_rerun_converges() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        let finished = child.try_wait().unwrap().is_some();
+        let started = std::time::Instant::now();
+        let mut finished = false;
+        while writes(&r) - before < k {
+            if child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_mins(1) {
+                finished = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
         // SIGKILL on Unix; then reap it, so its pid is really gone for the lock check.
         let _ = child.kill();
         child.wait().unwrap();
+        if !finished {
+            killed += 1;
+        }
+        let sent = writes(&r) - before;
+        let done = r.converge(&ids(known), 8);
+        takeovers += done.stderr.matches("took over a stale lock").count();
+        imports += done.imports;
+        resends += done.resends;
+        let (d, l) = r.broken_promises(&ids(known));
+        duplicates += d.len();
+        lost += l.len();
         println!(
-            "trial {trial}: killed after {delay} ms, {} writes sent (finished first: {finished})",
-            writes(&r) - before
+            "trial {trial}: killed after write {k}, {sent} writes reached the platform \
+             (finished first: {finished}); held unknown_outcome and resolved: {} import(s), {} \
+             resend(s)",
+            done.imports, done.resends
         );
-        let outs = apply_until_ok(&r, 5);
-        takeovers += outs
-            .iter()
-            .filter(|o| stderr(o).contains("took over a stale lock"))
-            .count();
         assert_converged(&r, &ids(known));
     }
-    println!("stale locks taken over: {takeovers}");
+    println!(
+        "kill -9 under [{setup}]: {KILL_TRIALS} trials ({killed} killed mid-run), \
+         {duplicates} duplicate products, {lost} lost product ids, {imports} import(s) and \
+         {resends} resend(s) of held courses, {takeovers} stale lock(s) taken over"
+    );
+    assert_eq!((duplicates, lost), (0, 0));
+    assert_eq!(killed, KILL_TRIALS, "every trial killed an apply mid-run");
     assert!(takeovers > 0, "no run took over the lock of a killed apply");
 }
 
@@ -335,12 +357,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-#[test]
-fn secret_and_tokens_never_reach_output_state_or_plan_files() {
+fn secret_and_tokens_never_reach_output_state_or_plan_files(setup: &Setup) {
     const SECRET: &str = "Zq7-very-distinctive-app-secret-4f1c9e";
     let mut config = TestEmulator::config();
     config.secret = Some(SECRET.into());
-    let r = Remote::with(config, "");
+    let r = Remote::with_setup(config, setup, "");
     for i in 0..3 {
         write_course(&r, i, &format!("保密课程 {i}"));
     }
@@ -423,4 +444,23 @@ fn secret_and_tokens_never_reach_output_state_or_plan_files() {
             );
         }
     }
+}
+
+// Cells: the documents' readings with the facts unsettled (every lost add answer is held) and
+// probed (known to be deduplicated: sent again and adopted); the four hostile readings at once;
+// and, since a lost answer and a refused token are what these faults provoke, `add-dedupe=no`
+// and `token=revoked` each alone.
+crate::support::matrix! {
+    gateway_timeouts_on_add_and_upload_converge:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    too_many_requests_with_retry_after_converge:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    dropped_connections_converge: [default, default_probed, hostile, no_dedupe, revoked_token];
+    performed_then_answered_504_on_add_is_adopted_not_duplicated:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    one_lost_add_answer_is_adopted_or_held: [default, default_probed, hostile, hostile_probed];
+    request_timeouts_fail_the_run_then_converge:
+        [default, default_probed, hostile, no_dedupe, revoked_token];
+    kill_9_at_random_moments_then_rerun_converges: [default, default_probed, hostile];
+    secret_and_tokens_never_reach_output_state_or_plan_files: [default, hostile];
 }

@@ -1,7 +1,10 @@
 //! `coursesync drift` and `plan --refresh` through the real binary, against the emulator over
 //! real HTTP: no drift right after apply + refresh (the platform's view maps back to every field
 //! of the base course), out-of-band edits reported field by field, a delisting, a modify pending
-//! review, an unknown product id, and `plan --refresh` + apply putting the platform back.
+//! review, an unknown product id, and `plan --refresh` + apply putting the platform back. Each
+//! under the readings of `query` that drift depends on (the test matrix): where the live
+//! version's `product_status.status` is an audit status, a delisting cannot be seen and must not
+//! be guessed; where `query` echoes only some fields, the others are "not reported", never drift.
 
 use std::process::Output;
 use std::time::Duration;
@@ -12,6 +15,7 @@ use coursesync::settings::Secret;
 use coursesync::state::Audit;
 use serde_json::{Value, json};
 
+use crate::support::readings::Setup;
 use crate::support::{Remote, base_course, stderr, stdout};
 
 fn code(out: &Output, expected: i32) {
@@ -59,6 +63,7 @@ fn delist_out_of_band(r: &Remote, product_id: u64) {
         request_timeout: Duration::from_secs(10),
         retry: RetryPolicy::default(),
         check_type: None,
+        facts: coursesync::platform::facts::KnownFacts::UNSETTLED,
     })
     .unwrap();
     rt.block_on(client.modify_status(i64::try_from(product_id).unwrap(), false))
@@ -81,9 +86,30 @@ fn writes(r: &Remote) -> u64 {
     WRITES.iter().map(|e| r.emulator.count(e)).sum()
 }
 
-#[test]
-fn no_drift_right_after_apply_and_refresh() {
-    let r = Remote::new();
+/// What drift says it could not compare, on every format: the listing unless it is known to be
+/// reported, and the fields `query` did not carry unless it is known to echo everything.
+fn assert_says_what_is_not_reported(setup: &Setup, doc: &Value, text: &str) {
+    assert_eq!(doc["listing_reported"], setup.listing_reported(), "{doc}");
+    assert_eq!(
+        text.contains("Listing: not reported by the platform"),
+        !setup.listing_reported(),
+        "{text}"
+    );
+    let sparse = setup.readings.query_echo == coursesync::emulator::readings::QueryEcho::Sparse;
+    let not_reported = doc["not_reported"].as_array().cloned().unwrap_or_default();
+    if sparse {
+        assert!(
+            not_reported.contains(&json!("purchase_precaution"))
+                && not_reported.contains(&json!("course.course_num")),
+            "{doc}"
+        );
+    } else {
+        assert_eq!(not_reported, Vec::<Value>::new(), "{doc}");
+    }
+}
+
+fn no_drift_right_after_apply_and_refresh(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let before = writes(&r);
     let state_file = r.project.root().join("state/coursesync.db");
@@ -96,9 +122,13 @@ fn no_drift_right_after_apply_and_refresh() {
         "{}",
         stdout(&out)
     );
+    let text = stdout(&out);
     let out = r.run(&["drift", "--format", "json"]);
     code(&out, 0);
-    assert_eq!(json_of(&out), json!({"format_version": 1, "courses": []}));
+    let doc = json_of(&out);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["courses"], json!([]), "{doc}");
+    assert_says_what_is_not_reported(setup, &doc, &text);
     assert_eq!(r.emulator.count("query"), 2);
     assert_eq!(writes(&r), before, "drift called a write endpoint");
     assert_eq!(
@@ -110,9 +140,8 @@ fn no_drift_right_after_apply_and_refresh() {
     code(&r.run(&["plan", "--refresh", "--detailed-exitcode"]), 0);
 }
 
-#[test]
-fn out_of_band_edits_are_reported_field_by_field() {
-    let r = Remote::new();
+fn out_of_band_edits_are_reported_field_by_field(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     let b = product_id(&r, "b");
@@ -124,6 +153,8 @@ fn out_of_band_edits_are_reported_field_by_field() {
         .unwrap();
     delist_out_of_band(&r, b);
     let before = writes(&r);
+    // The delisting of b shows only where the platform is known to report listing.
+    let listing = setup.listing_reported();
 
     let out = r.run(&["drift"]);
     code(&out, 2);
@@ -137,29 +168,37 @@ fn out_of_band_edits_are_reported_field_by_field() {
         text.contains("~ title: \"基础课程\" (applied) -> \"改过的标题\" (platform)"),
         "{text}"
     );
-    assert!(
+    assert_eq!(
         text.contains("~ listed: true (applied) -> false (platform)"),
+        listing,
         "{text}"
     );
-    assert!(
-        text.contains("Drift: 2 courses differ, 0 pending review, 0 unknown to the platform."),
-        "{text}"
-    );
+    let summary = if listing {
+        "Drift: 2 courses differ, 0 pending review, 0 unknown to the platform."
+    } else {
+        "Drift: 1 course differs, 0 pending review, 0 unknown to the platform."
+    };
+    assert!(text.contains(summary), "{text}");
 
     let out = r.run(&["drift", "--format", "json"]);
     code(&out, 2);
-    assert_eq!(
-        json_of(&out),
-        json!({"format_version": 1, "courses": [
-            {"course_id": "a", "product_id": a, "kind": "changed", "pending": false, "changes": [
-                {"path": "price.real_price", "platform": 3900, "applied": 4900},
-                {"path": "title", "platform": "改过的标题", "applied": "基础课程"},
-            ]},
-            {"course_id": "b", "product_id": b, "kind": "listing", "pending": false, "changes": [
+    let mut courses = vec![
+        json!({"course_id": "a", "product_id": a, "kind": "changed", "pending": false, "changes": [
+            {"path": "price.real_price", "platform": 3900, "applied": 4900},
+            {"path": "title", "platform": "改过的标题", "applied": "基础课程"},
+        ]}),
+    ];
+    if listing {
+        courses.push(
+            json!({"course_id": "b", "product_id": b, "kind": "listing", "pending": false, "changes": [
                 {"path": "listed", "platform": false, "applied": true},
-            ]},
-        ]})
-    );
+            ]}),
+        );
+    }
+    let doc = json_of(&out);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["courses"], json!(courses), "{doc}");
+    assert_says_what_is_not_reported(setup, &doc, &text);
     let out = r.run(&["drift", "--format", "markdown"]);
     code(&out, 2);
     assert!(
@@ -168,14 +207,14 @@ fn out_of_band_edits_are_reported_field_by_field() {
         stdout(&out)
     );
     assert_eq!(writes(&r), before, "drift called a write endpoint");
+    r.assert_no_duplicate_no_lost(&["a".to_owned(), "b".to_owned()].into());
 }
 
-#[test]
-fn plan_refresh_then_apply_puts_the_platform_back() {
+fn plan_refresh_then_apply_puts_the_platform_back(setup: &Setup) {
     // Audits wait for finish_audits, so the version sent back can be seen in review.
     let mut config = TestEmulator::config();
     config.audit_delay = Duration::from_hours(1);
-    let r = Remote::with(config, "");
+    let r = Remote::with_setup(config, setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     let b = product_id(&r, "b");
@@ -200,8 +239,14 @@ fn plan_refresh_then_apply_puts_the_platform_back() {
     ]);
     code(&out, 2);
     let text = stdout(&out);
+    // The delisting of b is put back only where the platform is known to report listing;
+    // elsewhere it cannot be seen, and nothing is guessed.
+    let listing = setup.listing_reported();
     assert!(
-        text.contains("Plan: 0 to add, 1 to modify (re-audit), 0 path-only change, 1 listing change, 0 to delist, 0 uploads."),
+        text.contains(&format!(
+            "Plan: 0 to add, 1 to modify (re-audit), 0 path-only change, {} listing change, 0 to delist, 0 uploads.",
+            u8::from(listing)
+        )),
         "{text}"
     );
     assert!(
@@ -218,18 +263,15 @@ fn plan_refresh_then_apply_puts_the_platform_back() {
     let common = &reviewing.product["common_product_params"];
     assert_eq!(common["title"], "基础课程");
     assert_eq!(common["price_info"]["real_price"], 4900);
-    assert!(r.emulator.product(b).unwrap().listed);
+    assert_eq!(r.emulator.product(b).unwrap().listed, listing);
 
-    r.emulator.finish_audits();
-    code(&r.run(&["refresh"]), 0);
-    let out = r.run(&["drift"]);
-    code(&out, 0);
+    r.assert_no_duplicate_no_lost(&["a".to_owned(), "b".to_owned()].into());
+    r.assert_no_false_drift();
     code(&r.run(&["plan", "--refresh", "--detailed-exitcode"]), 0);
 }
 
-#[test]
-fn page_drift_is_planned_as_a_path_only_change() {
-    let r = Remote::new();
+fn page_drift_is_planned_as_a_path_only_change(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     r.emulator
@@ -263,14 +305,14 @@ fn page_drift_is_planned_as_a_path_only_change() {
     );
     code(&r.run(&["apply", plan_file.to_str().unwrap()]), 0);
     assert_eq!(r.emulator.count("modify_no_audit"), before + 1);
-    code(&r.run(&["drift"]), 0);
+    r.assert_no_duplicate_no_lost(&["a".to_owned(), "b".to_owned()].into());
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn a_modify_pending_review_is_not_drift() {
+fn a_modify_pending_review_is_not_drift(setup: &Setup) {
     let mut config = TestEmulator::config();
     config.audit_delay = Duration::from_hours(1);
-    let r = Remote::with(config, "");
+    let r = Remote::with_setup(config, setup, "");
     applied(&r);
     let a = product_id(&r, "a");
     r.course(
@@ -316,9 +358,8 @@ fn a_modify_pending_review_is_not_drift() {
     );
 }
 
-#[test]
-fn a_product_the_platform_does_not_know_is_missing() {
-    let r = Remote::new();
+fn a_product_the_platform_does_not_know_is_missing(setup: &Setup) {
+    let r = Remote::on(setup, "");
     applied(&r);
     let state = r.state();
     let mut rec = state.course("b").unwrap().unwrap();
@@ -358,4 +399,23 @@ fn no_state_means_no_drift() {
     code(&out, 0);
     assert_eq!(r.emulator.calls().len(), 0);
     assert!(!r.project.root().join("state/coursesync.db").exists());
+}
+
+// Drift reads `query`. Cells: the documents' readings and the four hostile ones, each with the
+// facts unsettled (listing never read, absent fields "not reported") and probed (known: listing
+// read where it is reported; a field absent from a full echo would be drift); and each reading of
+// `query` alone, unsettled.
+crate::support::matrix! {
+    no_drift_right_after_apply_and_refresh:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    out_of_band_edits_are_reported_field_by_field:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    plan_refresh_then_apply_puts_the_platform_back:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    page_drift_is_planned_as_a_path_only_change:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    a_modify_pending_review_is_not_drift:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    a_product_the_platform_does_not_know_is_missing:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
 }

@@ -1,10 +1,15 @@
 //! `apply --wait`, `import` and `dump` through the real binary, against the emulator over real
 //! HTTP: waiting for an approval and for a rejection; importing products made by another project
 //! into a fresh one without re-adding them; dumping them into course files that validate clean
-//! and plan to no changes; an unknown product id.
+//! and plan to no changes; an unknown product id. Each under the readings it depends on (the
+//! test matrix): import reads `query`, so its listing and its fields follow the readings of
+//! `product_status.status` and of the echo.
 
+use coursesync::emulator::readings::QueryEcho;
 use coursesync::emulator::testing::TestEmulator;
 use coursesync::state::Audit;
+
+use crate::support::readings::Setup;
 
 use crate::support::{Remote, base_course, stderr, stdout};
 
@@ -16,9 +21,8 @@ fn show(out: &std::process::Output) -> String {
     format!("stdout:\n{}\nstderr:\n{}", stdout(out), stderr(out))
 }
 
-#[test]
-fn apply_wait_approved() {
-    let r = Remote::new();
+fn apply_wait_approved(setup: &Setup) {
+    let r = Remote::on(setup, "");
     r.course("a.toml", &base_course("a"));
     let out = r.run(&["apply", "--auto-approve", "--wait", "--timeout", "60s"]);
     assert_eq!(code(&out), Some(0), "{}", show(&out));
@@ -31,13 +35,14 @@ fn apply_wait_approved() {
     assert_eq!(rec.approved_hash, rec.payload_hash);
     // The lock was released after the wait.
     assert!(r.state().lock_holder().unwrap().is_none());
+    r.assert_no_duplicate_no_lost(&["a".to_owned()].into());
+    r.assert_no_false_drift();
 }
 
-#[test]
-fn apply_wait_rejected() {
+fn apply_wait_rejected(setup: &Setup) {
     let mut cfg = TestEmulator::config();
     cfg.banned_words = vec!["违禁".into()];
-    let r = Remote::with(cfg, "");
+    let r = Remote::with_setup(cfg, setup, "");
     r.course("ok.toml", &base_course("ok"));
     r.course(
         "bad.toml",
@@ -56,13 +61,13 @@ fn apply_wait_rejected() {
     let reason = courses["bad"].reject_reason.clone().expect("a reason");
     assert!(reason_line.contains(&reason), "{text}");
     assert_eq!(courses["ok"].audit, Audit::Approved);
+    r.assert_no_duplicate_no_lost(&["ok".to_owned(), "bad".to_owned()].into());
 }
 
-#[test]
-fn apply_wait_times_out() {
+fn apply_wait_times_out(setup: &Setup) {
     let mut cfg = TestEmulator::config();
     cfg.audit_delay = std::time::Duration::from_hours(1);
-    let r = Remote::with(cfg, "");
+    let r = Remote::with_setup(cfg, setup, "");
     r.course("slow.toml", &base_course("slow"));
     let out = r.run(&["apply", "--auto-approve", "--wait", "--timeout", "1s"]);
     assert_eq!(code(&out), Some(1), "{}", show(&out));
@@ -72,6 +77,8 @@ fn apply_wait_times_out() {
         show(&out)
     );
     assert_eq!(r.state().courses().unwrap()["slow"].audit, Audit::InReview);
+    r.assert_no_duplicate_no_lost(&["slow".to_owned()].into());
+    r.assert_no_false_drift();
 }
 
 #[test]
@@ -114,6 +121,16 @@ impl Fresh<'_> {
     }
 }
 
+/// The catalog's assets of `r`, copied into `fresh`'s catalog.
+fn copy_assets(r: &Remote, fresh: &Fresh<'_>) {
+    let to = fresh.dir.path().join("catalog/assets");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(r.project.catalog().join("assets")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 /// A course with the other forms: a price range, an image_text lesson, an image-text detail,
 /// an institution, a progress refund, a physical gift without pics, a datetime with an offset.
 fn other_course(id: &str) -> String {
@@ -140,8 +157,8 @@ fn other_course(id: &str) -> String {
 }
 
 /// Two courses on the platform, approved and listed, made by a first project.
-fn published() -> (Remote, i64, i64) {
-    let r = Remote::new();
+fn published(setup: &Setup) -> (Remote, i64, i64) {
+    let r = Remote::on(setup, "");
     r.course("py-101.toml", &base_course("py-101"))
         .course("kids/go-201.toml", &other_course("go-201"));
     let out = r.run(&["apply", "--auto-approve", "--wait"]);
@@ -151,9 +168,8 @@ fn published() -> (Remote, i64, i64) {
     (r, a, b)
 }
 
-#[test]
-fn import_dump_then_plan_shows_no_changes() {
-    let (r, a, b) = published();
+fn import_dump_then_plan_shows_no_changes(setup: &Setup) {
+    let (r, a, b) = published(setup);
     let adds = r.emulator.count("add");
     let fresh = Fresh::new(&r);
     let (a_s, b_s) = (a.to_string(), b.to_string());
@@ -183,6 +199,38 @@ fn import_dump_then_plan_shows_no_changes() {
         );
     }
     assert_eq!(r.emulator.count("add"), adds, "import adds nothing");
+    r.assert_no_duplicate_no_lost(&["py-101".to_owned(), "go-201".to_owned()].into());
+    if setup.readings.query_echo == QueryEcho::Sparse {
+        // The platform does not report every field: a course file written from it lacks them,
+        // and validate says so instead of a plan silently sending less.
+        let out = fresh.run(&["dump", "--product-id", &a_s, "--out", "catalog/imported"]);
+        assert_eq!(code(&out), Some(0), "{}", show(&out));
+        let out = fresh.run(&["validate"]);
+        assert_eq!(code(&out), Some(1), "{}", show(&out));
+        assert!(
+            stderr(&out).contains("purchase_precaution")
+                || stdout(&out).contains("purchase_precaution"),
+            "{}",
+            show(&out)
+        );
+        std::fs::remove_dir_all(fresh.dir.path().join("catalog/imported")).unwrap();
+        // With the course files the user has, the imported products are modified, never added
+        // again.
+        for f in ["py-101.toml", "kids/go-201.toml"] {
+            let to = fresh.dir.path().join("catalog").join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(r.project.catalog().join(f), to).unwrap();
+        }
+        copy_assets(&r, &fresh);
+        let out = fresh.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code(&out), Some(2), "{}", show(&out));
+        assert!(
+            stdout(&out).contains("Plan: 0 to add, 2 to modify (re-audit)"),
+            "{}",
+            show(&out)
+        );
+        return;
+    }
 
     let out = fresh.run(&[
         "dump",
@@ -232,9 +280,8 @@ fn import_dump_then_plan_shows_no_changes() {
     assert_eq!(r.emulator.count("add"), adds);
 }
 
-#[test]
-fn import_unknown_and_conflicting_ids() {
-    let (r, a, b) = published();
+fn import_unknown_and_conflicting_ids(setup: &Setup) {
+    let (r, a, b) = published(setup);
     let fresh = Fresh::new(&r);
     let out = fresh.run(&[
         "import",
@@ -272,4 +319,16 @@ fn import_unknown_and_conflicting_ids() {
         fresh.state().course("go-201").unwrap().unwrap().product_id,
         Some(b)
     );
+}
+
+// `apply --wait` reads `query_review` only: the documents' readings and all four hostile ones.
+// Import reads `query`: also both with the facts probed, and each reading of `query` alone.
+crate::support::matrix! {
+    apply_wait_approved: [default, hostile];
+    apply_wait_rejected: [default, hostile];
+    apply_wait_times_out: [default, hostile];
+    import_dump_then_plan_shows_no_changes:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
+    import_unknown_and_conflicting_ids:
+        [default, default_probed, hostile, hostile_probed, audit_status, sparse_echo];
 }

@@ -59,6 +59,7 @@ fn plan_for(p: &Project, targets: &[&str]) -> Plan {
     let options = Options {
         prune: s.prune,
         targets: targets.iter().map(ToString::to_string).collect(),
+        resend: Vec::new(),
     };
     let streamed = plan::prepare::prepare(&s, false, &options).unwrap().plan();
     let (loaded, digests) = plan::prepare::load_with_digests(&s).unwrap();

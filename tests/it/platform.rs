@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use coursesync::emulator::testing::{TEST_SECRET, TestEmulator};
-use coursesync::emulator::{FaultKind, FaultSpec};
-use coursesync::platform::facts::{resource_status, resource_type, review_status};
+use coursesync::emulator::{FaultKind, FaultSpec, Readings};
+use coursesync::platform::facts::{KnownFacts, resource_status, resource_type, review_status};
 use coursesync::platform::{Client, ClientConfig, PlatformError, RetryPolicy, wire};
 use coursesync::settings::{ENV_ACCESS_TOKEN, ENV_APP_SECRET, Secret};
 
@@ -31,6 +31,7 @@ fn config(emu: &TestEmulator) -> ClientConfig {
             max_delay: Duration::from_millis(50),
         },
         check_type: None,
+        facts: coursesync::platform::facts::KnownFacts::UNSETTLED,
     }
 }
 
@@ -446,11 +447,24 @@ async fn retries_stop_after_max_attempts() {
     assert_eq!(emu.count("query"), 5, "max_attempts");
 }
 
+/// A client for a platform known to answer a repeated add with 10140
+/// (`add.repeat_answers_10140 = true`), as this emulator does by default.
+fn dedupe_client(emu: &TestEmulator) -> Client {
+    Client::new(ClientConfig {
+        facts: KnownFacts {
+            add_repeat_answers_10140: Some(true),
+            ..KnownFacts::UNSETTLED
+        },
+        ..config(emu)
+    })
+    .unwrap()
+}
+
 #[tokio::test]
 async fn add_whose_answer_was_lost_is_adopted_as_already_in_review() {
     let emu = TestEmulator::new();
     let files = file_server().await;
-    let client = client(&emu);
+    let client = dedupe_client(&emu);
     let uris = uploads(&client, &files, "lost").await;
     emu.set_fault(
         "add",
@@ -473,6 +487,86 @@ async fn add_whose_answer_was_lost_is_adopted_as_already_in_review() {
     );
     assert_eq!(err_nos(&emu, "add"), [None, Some(10140)]);
     assert_eq!(emu.products().len(), 1, "no duplicate course");
+}
+
+/// With `add.repeat_answers_10140` unsettled, an add whose answer may have been lost is not sent
+/// again: the caller gets the failure, marked "maybe performed". Under both readings of the
+/// emulator (dedupe or not) there is exactly one product.
+#[tokio::test]
+async fn add_whose_answer_was_lost_is_not_resent_when_dedupe_is_unknown() {
+    for dedupe in ["yes", "no"] {
+        let emu = TestEmulator::with_readings(
+            Readings::parse(&[format!("add-dedupe={dedupe}")]).unwrap(),
+        );
+        let files = file_server().await;
+        let client = client(&emu);
+        let uris = uploads(&client, &files, "lost").await;
+        emu.set_fault(
+            "add",
+            FaultSpec {
+                next: [FaultKind::Performed504].into(),
+                ..FaultSpec::default()
+            },
+        );
+        let err = client
+            .add(&product(emu.appid(), "lost-1", "丢失的应答", &uris))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PlatformError::Http { status: 504, .. }),
+            "{dedupe}: {err:?}"
+        );
+        assert!(err.maybe_performed());
+        assert_eq!(emu.count("add"), 1, "{dedupe}: sent once");
+        assert_eq!(emu.products().len(), 1, "{dedupe}: no duplicate course");
+    }
+}
+
+/// A request that surely was not performed (429, "system error" is not one) is retried as ever,
+/// even for an add whose repeat is not known to be deduplicated.
+#[tokio::test]
+async fn an_add_refused_with_429_is_retried_when_dedupe_is_unknown() {
+    let emu = TestEmulator::with_readings(Readings::parse(&["add-dedupe=no"]).unwrap());
+    let files = file_server().await;
+    let client = client(&emu);
+    let uris = uploads(&client, &files, "busy").await;
+    emu.set_fault(
+        "add",
+        FaultSpec {
+            next: [FaultKind::TooManyRequests, FaultKind::TooManyRequests].into(),
+            retry_after: 0,
+            ..FaultSpec::default()
+        },
+    );
+    let added = client
+        .add(&product(emu.appid(), "busy-1", "忙", &uris))
+        .await
+        .unwrap();
+    assert_eq!(emu.count("add"), 3);
+    assert_eq!(emu.products().len(), 1);
+    assert_eq!(
+        emu.product_by_course("busy-1").unwrap().product_id,
+        u64::try_from(added.product_id).unwrap()
+    );
+}
+
+/// Nothing listens: the connection is refused, nothing was sent, and the failure says so.
+#[tokio::test]
+async fn a_refused_connection_is_not_a_maybe_performed_write() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client = Client::new(ClientConfig {
+        product_base: url.clone(),
+        token_base: url,
+        access_token: Some(Secret::new("0801121846ready")),
+        app_secret: None,
+        ..config(&TestEmulator::new())
+    })
+    .unwrap();
+    let err = client.modify_status(1, true).await.unwrap_err();
+    assert!(matches!(err, PlatformError::Connect { .. }), "{err:?}");
+    assert!(err.is_transient() && !err.maybe_performed());
 }
 
 #[tokio::test]

@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use coursesync::emulator::Readings;
 use coursesync::emulator::testing::{TEST_APPID, TEST_SECRET, TestEmulator};
 use coursesync::platform::facts::{resource_status, resource_type};
 use coursesync::platform::{Client, ClientConfig, RetryPolicy, wire};
 use coursesync::settings::Secret;
 use coursesync::state::{Audit, CourseRecord, ResourceRecord, State};
+
+use crate::support::readings::Setup;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
@@ -25,13 +28,19 @@ struct Platform {
 
 impl Platform {
     /// Audits wait for `finish_audits`.
-    fn new(banned_words: &[&str]) -> Platform {
-        Self::with_data(banned_words, Duration::from_hours(1), None)
+    fn new(readings: &Readings, banned_words: &[&str]) -> Platform {
+        Self::with_data(readings, banned_words, Duration::from_hours(1), None)
     }
 
     /// `data` persists the platform to a file.
-    fn with_data(banned_words: &[&str], audit_delay: Duration, data: Option<PathBuf>) -> Platform {
+    fn with_data(
+        readings: &Readings,
+        banned_words: &[&str],
+        audit_delay: Duration,
+        data: Option<PathBuf>,
+    ) -> Platform {
         let mut cfg = TestEmulator::config();
+        cfg.readings = readings.clone();
         cfg.audit_delay = audit_delay;
         cfg.banned_words = banned_words.iter().map(ToString::to_string).collect();
         cfg.data = data;
@@ -58,6 +67,7 @@ impl Platform {
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             check_type: check_type.map(String::from),
+            facts: coursesync::platform::facts::KnownFacts::UNSETTLED,
         })
         .unwrap()
     }
@@ -289,6 +299,26 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The promises, for what this suite puts on the platform: per course_id at most one live or
+/// in-review product (0 duplicates), and state records that product (0 lost ids). (False drift
+/// is checked by the suites whose state comes from a real apply; the records here are made by
+/// hand.)
+fn assert_promises(platform: &Platform, repo: &Repo) {
+    let mut live: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for p in platform.emu.products().into_iter().filter(|p| !p.dead) {
+        live.entry(p.course_id).or_default().push(p.product_id);
+    }
+    let state = repo.state();
+    for (course_id, ids) in live {
+        assert_eq!(ids.len(), 1, "duplicate products for {course_id}: {ids:?}");
+        assert_eq!(
+            state.course(&course_id).unwrap().and_then(|c| c.product_id),
+            Some(ids[0] as i64),
+            "product of {course_id} lost"
+        );
+    }
+}
+
 /// The record apply writes after a successful add (in review, not yet listed).
 fn added(course_id: &str, title: &str, product_id: i64) -> CourseRecord {
     CourseRecord {
@@ -309,9 +339,8 @@ fn added(course_id: &str, title: &str, product_id: i64) -> CourseRecord {
     }
 }
 
-#[test]
-fn approval_is_recorded_listed_and_shown_by_status() {
-    let platform = Platform::new(&[]);
+fn approval_is_recorded_listed_and_shown_by_status(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let url = platform.emu.url();
     let repo = Repo::new("sandbox");
     let product_id = platform.add("py-101", "Python 入门教程");
@@ -367,11 +396,11 @@ fn approval_is_recorded_listed_and_shown_by_status() {
         let bytes = String::from_utf8_lossy(&bytes);
         assert!(!bytes.contains(TEST_SECRET) && !bytes.contains("0801121846"));
     }
+    assert_promises(&platform, &repo);
 }
 
-#[test]
-fn rejections_of_an_add_and_of_a_modify_carry_readable_reasons() {
-    let platform = Platform::new(&["违禁"]);
+fn rejections_of_an_add_and_of_a_modify_carry_readable_reasons(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &["违禁"]);
     let url = platform.emu.url();
     let repo = Repo::new("production");
 
@@ -447,11 +476,11 @@ fn rejections_of_an_add_and_of_a_modify_carry_readable_reasons() {
     let out = repo.ok(Some(&url), &["refresh"]);
     assert_eq!(out, "Nothing changed.\n");
     assert_eq!(repo.serial(), serial + 1);
+    assert_promises(&platform, &repo);
 }
 
-#[test]
-fn pending_uploads_become_done_or_failed_or_stay() {
-    let platform = Platform::new(&[]);
+fn pending_uploads_become_done_or_failed_or_stay(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let url = platform.emu.url();
     let repo = Repo::new("sandbox");
     let done = platform.upload(resource_type::VIDEO, "py-101/01.mp4");
@@ -498,6 +527,7 @@ fn pending_uploads_become_done_or_failed_or_stay() {
     let out = repo.ok(Some(&url), &["refresh"]);
     assert_eq!(out, "Nothing changed.\n1 upload(s) still in progress.\n");
     assert_eq!(repo.serial(), serial);
+    assert_promises(&platform, &repo);
 }
 
 #[test]
@@ -523,7 +553,12 @@ fn local_environment_refreshes_against_the_in_process_platform() {
     // A course added to the local platform by an earlier run that ended before (or just as) its
     // audit fell due; the platform's data outlives that run.
     let product_id = {
-        let platform = Platform::with_data(&[], Duration::from_millis(1), Some(data.clone()));
+        let platform = Platform::with_data(
+            &Readings::default(),
+            &[],
+            Duration::from_millis(1),
+            Some(data.clone()),
+        );
         platform.add("py-101", "Python 入门教程")
     };
     repo.state()
@@ -535,9 +570,8 @@ fn local_environment_refreshes_against_the_in_process_platform() {
     assert_eq!(repo.course("py-101").audit, Audit::Approved);
 }
 
-#[test]
-fn refresh_with_a_refused_secret_fails_and_keeps_the_state() {
-    let platform = Platform::new(&[]);
+fn refresh_with_a_refused_secret_fails_and_keeps_the_state(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let repo = Repo::new("sandbox");
     let product_id = platform.add("py-101", "Python 入门教程");
     repo.state()
@@ -556,11 +590,11 @@ fn refresh_with_a_refused_secret_fails_and_keeps_the_state() {
         repo.state().lock_holder().unwrap().is_none(),
         "the lock was released"
     );
+    assert_promises(&platform, &repo);
 }
 
-#[test]
-fn a_product_the_platform_does_not_know_is_a_warning_not_a_change() {
-    let platform = Platform::new(&[]);
+fn a_product_the_platform_does_not_know_is_a_warning_not_a_change(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
     let repo = Repo::new("sandbox");
     repo.state()
         .put_course(&added("py-101", "Python 入门教程", 42))
@@ -572,11 +606,12 @@ fn a_product_the_platform_does_not_know_is_a_warning_not_a_change() {
         "warning: py-101: the platform returned no audit for product 42\nNothing changed.\n"
     );
     assert_eq!(repo.serial(), serial);
+    assert_promises(&platform, &repo);
 }
 
 #[test]
 fn refresh_waits_for_no_one_while_another_command_holds_the_lock() {
-    let platform = Platform::new(&[]);
+    let platform = Platform::new(&Readings::default(), &[]);
     let repo = Repo::new("sandbox");
     let state = repo.state();
     state
@@ -596,4 +631,15 @@ fn refresh_waits_for_no_one_while_another_command_holds_the_lock() {
     );
     assert_eq!(platform.emu.count("query_review"), 0);
     drop(guard);
+}
+
+// Refresh reads `query_review` (its status is confirmed, platform-api.md §5.6); what the readings
+// change under it is the token (`token=revoked`: every client here fetches its own) and the
+// platform around it. The documents' readings and all four hostile ones at once.
+crate::support::matrix! {
+    approval_is_recorded_listed_and_shown_by_status: [default, hostile];
+    rejections_of_an_add_and_of_a_modify_carry_readable_reasons: [default, hostile];
+    pending_uploads_become_done_or_failed_or_stay: [default, hostile];
+    refresh_with_a_refused_secret_fails_and_keeps_the_state: [default, hostile];
+    a_product_the_platform_does_not_know_is_a_warning_not_a_change: [default, hostile];
 }

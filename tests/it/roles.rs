@@ -650,6 +650,7 @@ fn client(emu: &TestEmulator) -> coursesync::platform::Client {
             max_delay: std::time::Duration::from_millis(50),
         },
         check_type: None,
+        facts: coursesync::platform::facts::KnownFacts::UNSETTLED,
     })
     .unwrap()
 }

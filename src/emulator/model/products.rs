@@ -6,6 +6,7 @@ use super::{
     Version, check_appid, facts, id_value, json, new_product_id, now_ms, param, product_type,
     rules, to_json,
 };
+use crate::emulator::readings::{self, QueryEcho, StatusField};
 
 impl Shared {
     /// The rejection a newly submitted version will get: the sandbox header (platform-api.md §12)
@@ -64,7 +65,11 @@ impl Shared {
             },
         )?;
         *course_id = Some(checked.course_id.clone());
-        if let Some(existing) = inner.owner_of(appid, &checked.course_id, None) {
+        // Under `add-dedupe=no` a repeated add makes another product (readings).
+        if let Some(existing) = inner
+            .owner_of(appid, &checked.course_id, None)
+            .filter(|_| self.cfg.readings.add_dedupe)
+        {
             *product_id = Some(existing);
             return Err(ApiError(
                 facts::ERR_IN_REVIEW,
@@ -134,7 +139,10 @@ impl Shared {
             },
         )?;
         *course_id = Some(checked.course_id.clone());
-        if let Some(other) = inner.owner_of(appid, &checked.course_id, Some(id)) {
+        if let Some(other) = inner
+            .owner_of(appid, &checked.course_id, Some(id))
+            .filter(|_| self.cfg.readings.add_dedupe)
+        {
             return Err(ApiError(
                 facts::ERR_COURSE_ID_TAKEN,
                 format!("已进审课程{other}"),
@@ -177,7 +185,10 @@ impl Shared {
         if p.dead {
             return Err(param(format!("product_id {id} was rejected and is void")).into());
         }
-        if let Some(other) = inner.owner_of(appid, &new_course, Some(id)) {
+        if let Some(other) = inner
+            .owner_of(appid, &new_course, Some(id))
+            .filter(|_| self.cfg.readings.add_dedupe)
+        {
             return Err(ApiError(
                 facts::ERR_COURSE_ID_TAKEN,
                 format!("已进审课程{other}"),
@@ -220,8 +231,12 @@ impl Shared {
             rules::required(info, "status", path)?,
             "product_status_info.status",
         )?;
-        if status != facts::STATUS_LISTED && status != facts::STATUS_DELISTED {
-            return Err(param("product_status_info.status must be 1 (list) or 2 (delist)").into());
+        let (list, delist) = self.cfg.readings.modify_status;
+        if status != list && status != delist {
+            return Err(param(format!(
+                "product_status_info.status must be {list} (list) or {delist} (delist)"
+            ))
+            .into());
         }
         let mut inner = self.lock();
         let p = inner.product_of_app(appid, id, "product_status_info.product_id")?;
@@ -232,7 +247,7 @@ impl Shared {
             ))
             .into());
         }
-        inner.products.get_mut(&id).expect("checked").listed = status == facts::STATUS_LISTED;
+        inner.products.get_mut(&id).expect("checked").listed = status == list;
         let row = inner.product_row(id);
         inner.persist(&[row])?;
         Ok(Value::Null)
@@ -266,10 +281,11 @@ impl Shared {
             };
             let mut item = Map::new();
             if let Some(v) = &p.on_shelf {
-                let status = if p.listed {
-                    facts::STATUS_LISTED
-                } else {
-                    facts::STATUS_DELISTED
+                let (list, delist) = self.cfg.readings.modify_status;
+                let status = match self.cfg.readings.status_field {
+                    StatusField::Listing if p.listed => list,
+                    StatusField::Listing => delist,
+                    StatusField::Audit => v.audit_status,
                 };
                 item.insert("product_on_shelf".into(), self.version_view(id, v, status));
             }
@@ -338,11 +354,25 @@ impl Shared {
                 }
             }
         }
+        let course_info = match self.cfg.readings.query_echo {
+            QueryEcho::Full => v
+                .product
+                .get("course_params")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
+            // Like the documented sample: only `teacher_introduction`, nothing that was sent.
+            QueryEcho::Sparse => {
+                if let Some(m) = info.as_object_mut() {
+                    m.retain(|k, _| readings::SPARSE_COMMON_KEYS.contains(&k.as_str()));
+                }
+                json!({"teacher_introduction": ""})
+            }
+        };
         json!({
             "product_id": id,
             "product_type": 1,
             "common_product_info": info,
-            "course_info": v.product.get("course_params").cloned().unwrap_or_else(|| json!({})),
+            "course_info": course_info,
             "product_status": {
                 "status": status,
                 "reject_reason": v.reject_reason,

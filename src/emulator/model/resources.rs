@@ -19,7 +19,7 @@ impl Shared {
             rules::required(body, "resource_type", "body")?,
             "resource_type",
         )?;
-        let prefix = facts::resource_prefix(ty)
+        let prefix = facts::resource_prefix(&self.cfg.readings, ty)
             .ok_or_else(|| param(format!("resource_type {ty} is not supported")))?;
         let url = rules::string(
             rules::required(body, "resource_url", "body")?,

@@ -4,6 +4,7 @@ use super::{
     ApiError, HeaderMap, Reply, Shared, Token, Value, check_content_type, facts, json, now_ms,
     sha_hex, to_json,
 };
+use crate::emulator::readings::TokenReading;
 
 impl Shared {
     /// `POST /api/apps/v2/token` (platform-api.md §2.2).
@@ -60,10 +61,15 @@ impl Shared {
         let now = now_ms();
         let ttl = self.cfg.token_ttl.as_secs() as i64;
         let mut rows = Vec::new();
-        // Re-issuing shortens the previous tokens to 5 minutes (platform-api.md §2.2).
+        // Re-issuing shortens the previous tokens to 5 minutes (platform-api.md §2.2), or ends
+        // them at once under the `token=revoked` reading.
+        let grace_ms = match self.cfg.readings.token {
+            TokenReading::Stable => facts::OLD_TOKEN_GRACE_SECS * 1000,
+            TokenReading::Revoked => -1,
+        };
         for (hash, old) in &mut inner.tokens {
-            if old.appid == appid && old.expires_ms > now + facts::OLD_TOKEN_GRACE_SECS * 1000 {
-                old.expires_ms = now + facts::OLD_TOKEN_GRACE_SECS * 1000;
+            if old.appid == appid && old.expires_ms > now + grace_ms {
+                old.expires_ms = now + grace_ms;
                 rows.push(("token", hash.clone(), Some(to_json(&(hash, &*old)))));
             }
         }
