@@ -5,6 +5,7 @@ mod apply_faults;
 mod drift;
 mod emulator;
 mod fidelity;
+mod first_time;
 mod import;
 mod plan;
 mod platform;
