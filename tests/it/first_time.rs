@@ -6,7 +6,7 @@
 //! catalog with sandbox settings and a `base_url`, its assets published to a file server (as CI
 //! publishes them); the steps are the README's: probe in the sandbox with `--write`, commit
 //! `platform-facts.toml`, apply, resolve what apply holds as `unknown_outcome`, then refresh and
-//! drift on schedule. Add answers are lost on the way (the platform performs the add, then
+//! drift on schedule. Three add answers are lost on the way (the platform performs the add, then
 //! answers 504), which is what made duplicates before.
 
 use std::collections::BTreeMap;
@@ -189,8 +189,11 @@ fn first_time_on_a_platform_that_reads_the_open_facts_the_other_way() {
         "{facts}"
     );
 
-    // 2. Apply, on a day the platform loses add answers after performing them.
-    emulator.admin_post("faults", &json!({"add": {"performed_504_rate": 0.5}}));
+    // 2. Apply, on a day the platform loses three add answers after performing them.
+    emulator.admin_post(
+        "faults",
+        &json!({"add": {"next": ["performed_504", "performed_504", "performed_504"]}}),
+    );
     let first = repo.run(&["apply", "--auto-approve"]);
     let mut runs = vec![show(&first)];
     // 3. What apply holds as unknown_outcome is resolved as the README says: import the product
@@ -237,9 +240,10 @@ fn first_time_on_a_platform_that_reads_the_open_facts_the_other_way() {
             break;
         }
     }
-    assert!(
-        imports + resends > 0,
-        "no add answer was lost: the test proves nothing\n{}",
+    assert_eq!(
+        (imports, resends),
+        (3, 0),
+        "the three lost add answers were held, and the products found imported\n{}",
         runs.join("\n=====\n")
     );
     emulator.admin_post("faults", &json!({"add": {}}));
