@@ -84,7 +84,7 @@ pub fn course_id(version: &wire::QueriedVersion) -> Option<String> {
 /// to be the listing code (`query.status_means_listing`) and says "delisted": a field of unknown
 /// meaning never decides (PRODUCT.md "Platform facts the documents leave open").
 fn is_listed(version: &wire::QueriedVersion, facts: &KnownFacts) -> bool {
-    crate::drift::listed_of(version, facts).unwrap_or(true)
+    mapping::listed_of(version, facts).unwrap_or(true)
 }
 
 /// `product_id` as the platform answered about it (`None`: not in its answer); `facts` says

@@ -14,8 +14,23 @@ use serde_json::{Map, Value, json};
 
 use crate::catalog::codes::{self, LessonKind};
 use crate::plan::canonical;
+use crate::platform::facts::KnownFacts;
 use crate::platform::wire;
 use crate::state::ResourceRecord;
+
+/// The platform's listing from the live version's `product_status.status`, read with the
+/// `modify_status.codes`; `None` when it says neither, and always `None` unless
+/// `query.status_means_listing` is known true: the field's meaning is unknown
+/// (platform-api.md §5.5 [?]; the documented live sample shows 2, which reads as well as an audit
+/// status), and a field of unknown meaning never raises a drift alarm.
+pub fn listed_of(version: &wire::QueriedVersion, facts: &KnownFacts) -> Option<bool> {
+    if !facts.query_reports_listing() {
+        return None;
+    }
+    facts
+        .listing_codes()
+        .listed(version.product_status.as_ref()?.status?)
+}
 
 /// Why a platform answer cannot be read in catalog terms.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

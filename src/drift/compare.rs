@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::report::{Change, CourseDrift, Kind, LISTED_PATH};
+pub use crate::mapping::listed_of;
 use crate::mapping::{MappingError, canonical_from_platform};
 use crate::plan::{self, canonical};
 use crate::platform::facts::KnownFacts;
@@ -19,20 +20,6 @@ use crate::state::{Audit, CourseRecord};
 pub fn is_checked(record: &CourseRecord) -> bool {
     record.product_id.is_some()
         && !(record.audit == Audit::Rejected && record.approved_hash.is_none())
-}
-
-/// The platform's listing from the live version's `product_status.status`, read with the
-/// `modify_status.codes`; `None` when it says neither, and always `None` unless
-/// `query.status_means_listing` is known true: the field's meaning is unknown
-/// (platform-api.md §5.5 [?]; the documented live sample shows 2, which reads as well as an audit
-/// status), and a field of unknown meaning never raises a drift alarm.
-pub fn listed_of(version: &wire::QueriedVersion, facts: &KnownFacts) -> Option<bool> {
-    if !facts.query_reports_listing() {
-        return None;
-    }
-    facts
-        .listing_codes()
-        .listed(version.product_status.as_ref()?.status?)
 }
 
 /// `reported` (the platform's view) with every field it does not carry taken from `base` (what

@@ -27,6 +27,11 @@ pub struct Request {
 /// is computed once.
 pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
     let mut prepared = prepare::prepare(settings, true)?;
+    // A killed run's add whose outcome no record shows is held, as apply records it, unless the
+    // platform is known to deduplicate adds (then apply adopts its product).
+    if !crate::local::effective_facts(settings).add_is_deduplicated() {
+        prepared.hold_lost_adds();
+    }
     if request.refresh
         && let Some((report, full)) = super::drift::check(settings)?
     {

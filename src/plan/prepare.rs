@@ -10,7 +10,7 @@ use super::StateView;
 use crate::catalog::{self, FileRef, Loaded};
 use crate::hashing::{self, HashStats};
 use crate::settings::Settings;
-use crate::state::State;
+use crate::state::{CourseRecord, JournalEntry, State};
 
 /// Everything a plan is made from.
 pub struct Prepared {
@@ -21,9 +21,22 @@ pub struct Prepared {
     pub hash_stats: HashStats,
     /// Each course's canonical payload and hash, in catalog order (computed once).
     pub payloads: Vec<(serde_json::Value, String)>,
+    /// Pending `add` intents whose outcome no record shows (a killed run), with the course's
+    /// record: see [`Prepared::hold_lost_adds`].
+    pub lost_adds: Vec<(JournalEntry, Option<CourseRecord>)>,
 }
 
 impl Prepared {
+    /// Shows every lost add's course as held (`unknown_outcome`), as apply records it on a
+    /// platform not known to deduplicate adds (PRODUCT.md "No blind re-add"); the caller knows
+    /// the facts.
+    pub fn hold_lost_adds(&mut self) {
+        for (entry, existing) in &self.lost_adds {
+            let held = entry.held_record(existing.as_ref());
+            self.state.courses.insert(held.course_id.clone(), held);
+        }
+    }
+
     /// The catalog digest, as a saved plan records it.
     pub fn catalog_digest(&self) -> String {
         super::catalog_digest(
@@ -146,15 +159,6 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
                     *r = full;
                 }
             }
-            // An add whose outcome no record shows (a killed run) is held, as apply will record
-            // it, unless the platform is known to deduplicate adds (PRODUCT.md "No blind
-            // re-add").
-            if !crate::local::effective_facts(settings).add_is_deduplicated() {
-                for (entry, existing) in s.lost_adds()? {
-                    let held = entry.held_record(existing.as_ref());
-                    courses.insert(held.course_id.clone(), held);
-                }
-            }
             StateView {
                 lineage: Some(s.lineage()),
                 serial: s.serial(),
@@ -164,6 +168,10 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
         }
         None => StateView::default(),
     };
+    let lost_adds = match &state {
+        Some(s) => s.lost_adds()?,
+        None => Vec::new(),
+    };
     let payloads = desired.into_iter().map(|d| (d.payload, d.hash)).collect();
     Ok(Prepared {
         loaded,
@@ -171,5 +179,6 @@ pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepare
         state: view,
         hash_stats,
         payloads,
+        lost_adds,
     })
 }
