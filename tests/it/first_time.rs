@@ -2,12 +2,14 @@
 //! time" against `coursesync emulator --reading add-dedupe=no --reading status-field=audit
 //! --reading query-echo=sparse` (a platform that reads the open facts the other way from the
 //! documents' guesses) gets no duplicate and no false drift. Everything is the real binary: the
-//! emulator is a `coursesync emulator` process; the user's repository is the project's sample
-//! catalog with sandbox settings and a `base_url`, its assets published to a file server (as CI
-//! publishes them); the steps are the README's: probe in the sandbox with `--write`, commit
-//! `platform-facts.toml`, apply, resolve what apply holds as `unknown_outcome`, then refresh and
-//! drift on schedule. Three add answers are lost on the way (the platform performs the add, then
-//! answers 504), which is what made duplicates before.
+//! sandbox and production are two `coursesync emulator` processes with those readings; the
+//! user's repository is the project's sample catalog, its assets published to a file server (as
+//! CI publishes them), with the README's `coursesync.sandbox.toml` and a production
+//! `coursesync.toml`, each with a `base_url`. The steps are the README's: probe, probe --write
+//! (and commit `platform-facts.toml`), rehearse in the sandbox (apply --wait, refresh, drift),
+//! then production, where three add answers are lost (the platform performs the add, then
+//! answers 504: what made duplicates before); the courses apply holds as `unknown_outcome` are
+//! resolved as the README says; then refresh and drift on schedule.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -143,33 +145,99 @@ impl Repo {
         assert_eq!(out.status.code(), Some(0), "{args:?}\n{}", show(&out));
         out
     }
+
+    fn status(&self, config: &str) -> Vec<Value> {
+        let out = self.ok(&["--config", config, "status", "--format", "json"]);
+        let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        doc["courses"].as_array().cloned().unwrap_or_default()
+    }
 }
+
+/// One live product per course of the state `config` names, the one state records; returns
+/// how many courses.
+fn assert_one_product_each(
+    repo: &Repo,
+    config: &str,
+    platform: &Emulator,
+    runs: &[String],
+) -> usize {
+    let courses = repo.status(config);
+    let live = platform.live_products();
+    for c in &courses {
+        let id = c["course_id"].as_str().unwrap();
+        assert_eq!(
+            live.get(id).cloned().unwrap_or_default(),
+            vec![c["product_id"].as_u64().unwrap()],
+            "{config}: {id}\n{}",
+            runs.join("\n=====\n")
+        );
+    }
+    courses.len()
+}
+
+/// Refresh then drift on `config`: nothing drifted, and drift says it cannot see listing.
+fn assert_no_false_drift(repo: &Repo, config: &str, platform: &Emulator) {
+    platform.admin_post("audits/finish", &json!({}));
+    repo.ok(&["--config", config, "refresh"]);
+    let drift = repo.run(&["--config", config, "drift"]);
+    assert_eq!(
+        drift.status.code(),
+        Some(0),
+        "false drift:\n{}",
+        show(&drift)
+    );
+    assert!(
+        stdout(&drift).contains("Listing: not reported by the platform"),
+        "{}",
+        show(&drift)
+    );
+    let plan = repo.run(&["--config", config, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+}
+
+const READINGS: [&str; 3] = ["add-dedupe=no", "status-field=audit", "query-echo=sparse"];
 
 #[test]
 fn first_time_on_a_platform_that_reads_the_open_facts_the_other_way() {
-    let emulator = Emulator::start(&["add-dedupe=no", "status-field=audit", "query-echo=sparse"]);
-    // The user's repository: the sample catalog, its assets published where the platform pulls.
+    let sandbox = Emulator::start(&READINGS);
+    let production = Emulator::start(&READINGS);
     let dir = tempfile::tempdir().unwrap();
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog"),
         &dir.path().join("catalog"),
     );
     let files = FileServer::start(&dir.path().join("catalog"));
+    let assets = files.url();
+    // 1. The README's sandbox settings, and the production ones (each with the base_url that
+    //    stands for the platform's host).
+    std::fs::write(
+        dir.path().join("coursesync.sandbox.toml"),
+        format!(
+            "[app]\nappid = \"{APPID}\"\nenvironment = \"sandbox\"\nsandbox_audit = \"approve\"\n\
+             base_url = \"{}\"\n\n[catalog]\nassets_base_url = \"{assets}\"\n\n\
+             [state]\npath = \"state/sandbox.db\"\n",
+            sandbox.url
+        ),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("coursesync.toml"),
         format!(
-            "[app]\nappid = \"{APPID}\"\nenvironment = \"sandbox\"\nbase_url = \"{}\"\n\n\
-             [catalog]\ndir = \"catalog\"\nassets_base_url = \"{}\"\n\n[apply]\nmax_qps = 200\n",
-            emulator.url,
-            files.url()
+            "[app]\nappid = \"{APPID}\"\nenvironment = \"production\"\nbase_url = \"{}\"\n\n\
+             [catalog]\nassets_base_url = \"{assets}\"\n",
+            production.url
         ),
     )
     .unwrap();
     let repo = Repo { dir };
+    let sb = "coursesync.sandbox.toml";
     repo.ok(&["validate"]);
 
-    // 1. Probe in the sandbox and record what it saw.
-    let out = repo.ok(&["probe", "--write", "--format", "json", "--timeout", "1m"]);
+    // 2. Probe (it refuses production), then 3. record and commit what it saw.
+    let refused = repo.run(&["probe"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", show(&refused));
+    repo.ok(&["--config", sb, "probe"]);
+    let out = repo.ok(&["--config", sb, "probe", "--write", "--format", "json"]);
     let probed: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let observed = |name: &str| {
         probed["facts"]
@@ -189,28 +257,42 @@ fn first_time_on_a_platform_that_reads_the_open_facts_the_other_way() {
         "{facts}"
     );
 
-    // 2. Apply, on a day the platform loses three add answers after performing them.
-    emulator.admin_post(
+    // 4. Rehearse in the sandbox: apply --wait, refresh, drift.
+    let mut runs = vec![show(&repo.ok(&[
+        "--config",
+        sb,
+        "apply",
+        "--auto-approve",
+        "--wait",
+    ]))];
+    assert_eq!(assert_one_product_each(&repo, sb, &sandbox, &runs), 7);
+    assert_no_false_drift(&repo, sb, &sandbox);
+    // The probe's throwaway courses are not listed.
+    for p in sandbox.admin("products").as_array().unwrap() {
+        if p["course_id"].as_str().unwrap().starts_with("probe-") {
+            assert_eq!(p["listed"], false, "{p}");
+        }
+    }
+
+    // 5. Production, on a day the platform loses three add answers after performing them.
+    production.admin_post(
         "faults",
         &json!({"add": {"next": ["performed_504", "performed_504", "performed_504"]}}),
     );
     let first = repo.run(&["apply", "--auto-approve"]);
-    let mut runs = vec![show(&first)];
-    // 3. What apply holds as unknown_outcome is resolved as the README says: import the product
-    //    the console shows for the course_id, or send it again knowingly when there is none.
+    runs.push(show(&first));
+    // What apply holds as unknown_outcome is resolved as the README says: import the product the
+    // console shows for the course_id, or send it again knowingly when there is none.
     let mut imports = 0;
     let mut resends = 0;
     for _ in 0..8 {
-        let status: Value =
-            serde_json::from_str(&stdout(&repo.ok(&["status", "--format", "json"]))).unwrap();
-        let held: Vec<String> = status["courses"]
-            .as_array()
-            .unwrap()
+        let held: Vec<String> = repo
+            .status("coursesync.toml")
             .iter()
             .filter(|c| c["audit"] == "unknown_outcome")
             .map(|c| c["course_id"].as_str().unwrap().to_owned())
             .collect();
-        let live = emulator.live_products();
+        let live = production.live_products();
         for course_id in &held {
             match live.get(course_id).map(Vec::as_slice) {
                 Some([product]) => {
@@ -246,48 +328,12 @@ fn first_time_on_a_platform_that_reads_the_open_facts_the_other_way() {
         "the three lost add answers were held, and the products found imported\n{}",
         runs.join("\n=====\n")
     );
-    emulator.admin_post("faults", &json!({"add": {}}));
-
-    // No duplicate, no lost id: one live product per catalog course, the one state records.
-    let status: Value =
-        serde_json::from_str(&stdout(&repo.ok(&["status", "--format", "json"]))).unwrap();
-    let courses = status["courses"].as_array().unwrap();
-    assert_eq!(courses.len(), 7, "{status}");
-    let live = emulator.live_products();
-    for c in courses {
-        let id = c["course_id"].as_str().unwrap();
-        assert_eq!(
-            live.get(id).cloned().unwrap_or_default(),
-            vec![c["product_id"].as_u64().unwrap()],
-            "{id}: {}",
-            runs.join("\n=====\n")
-        );
-    }
-    // The probe's throwaway courses are not listed.
-    for p in emulator.admin("products").as_array().unwrap() {
-        if p["course_id"].as_str().unwrap().starts_with("probe-") {
-            assert_eq!(p["listed"], false, "{p}");
-        }
-    }
-
-    // 4. On schedule: refresh, then drift: nothing drifted, and drift says what it cannot see.
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    emulator.admin_post("audits/finish", &json!({}));
-    repo.ok(&["refresh"]);
-    let drift = repo.run(&["drift"]);
     assert_eq!(
-        drift.status.code(),
-        Some(0),
-        "false drift:\n{}",
-        show(&drift)
+        assert_one_product_each(&repo, "coursesync.toml", &production, &runs),
+        7
     );
-    assert!(
-        stdout(&drift).contains("Listing: not reported by the platform"),
-        "{}",
-        show(&drift)
-    );
-    let plan = repo.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    // On schedule: refresh, then drift.
+    assert_no_false_drift(&repo, "coursesync.toml", &production);
     println!(
         "first time: {imports} held course(s) imported, {resends} resent, {} runs",
         runs.len()
