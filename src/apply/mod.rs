@@ -591,8 +591,9 @@ async fn add(
                 rec.listed = false;
             })?;
             *held = true;
+            // `e` names the endpoint already ("add: HTTP 504: …").
             Err(format!(
-                "add: {e}; the platform may have performed it, so it is not sent again: held as \
+                "{e}; the platform may have performed it, so it is not sent again: held as \
                  unknown_outcome"
             ))
         }
