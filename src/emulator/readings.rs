@@ -9,7 +9,7 @@
 //! | `query-echo` | `full`, `sparse` | `sparse`: `common_product_info` carries only `title`, `first_class`, `second_class`, `product_img_url`, `price_info`, `path_info_lst` and `product_fulfillment_lst`; `course_info` carries only `teacher_introduction` (`""`), like the documented sample, and nothing that was sent in `course_params` |
 //! | `token` | `stable`, `revoked` | `revoked`: a newly issued token invalidates the app's older tokens at once (no 5-minute grace) |
 //! | `modify-status` | `1/2`, any `L/D` | the `modify_status.status` codes that list (`L`) and delist (`D`); any other code is refused with 10002 |
-//! | `resource-types` | `3/4/5`, any `A/P/O` | the `upload_resource.resource_type` codes of audio, pdf and office files; image 1, video 2 and cover 31 are always accepted |
+//! | `resource-types` | `3/4/5`, any `A/P/O` | the `upload_resource.resource_type` codes of audio, pdf and office files; image 1, video 2 and cover 31 are always accepted. The file's content is not looked at: an accepted code is accepted for any file |
 //!
 //! On the command line: `coursesync emulator --reading add-dedupe=no --reading status-field=audit`;
 //! in code: [`Readings::set`] or [`Readings::parse`]. The defaults are the readings the emulator

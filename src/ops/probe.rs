@@ -198,7 +198,7 @@ pub fn probe(
     let started = time::OffsetDateTime::now_utc();
     let stamp = started
         .format(time::macros::format_description!(
-            "[year][month][day]-[hour][minute][second]"
+            "[year][month][day]-[hour][minute][second][subsecond digits:3]"
         ))
         .context("formatting the probe's timestamp")?;
     let template = Template::new(&loaded, &format!("probe-{stamp}-a"))?;
@@ -462,7 +462,17 @@ impl Run<'_> {
             &|key, rt| uris.get(&(key.to_owned(), rt)).cloned(),
         )
         .map_err(|e| e.to_string())?;
-        let added = self.client.add(&product).await.map_err(|e| e.to_string())?;
+        let added = self.client.add(&product).await.map_err(|e| {
+            if e.maybe_performed() {
+                format!(
+                    "{e} (its answer was lost: {} may exist; look for it in the console and \
+                     delist it)",
+                    template.course.course_id
+                )
+            } else {
+                e.to_string()
+            }
+        })?;
         Ok((product, added.product_id))
     }
 
@@ -620,6 +630,17 @@ impl Run<'_> {
                 self.unsettled(
                     name,
                     &format!("a repeated add answered success with the same product {}", added.product_id),
+                ),
+                None,
+            ),
+            Err(e) if e.maybe_performed() => (
+                self.unsettled(
+                    name,
+                    &format!(
+                        "the repeated add's answer was lost ({e}): a second product of {} may \
+                         exist; look for it in the console and delist it",
+                        product.common_product_params.path_info_lst.first().and_then(|p| p.query.get("course_id")).map_or("the throwaway course", String::as_str)
+                    ),
                 ),
                 None,
             ),

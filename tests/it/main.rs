@@ -6,6 +6,7 @@ mod completions;
 mod drift;
 mod emulator;
 mod fidelity;
+mod first_time;
 mod import;
 mod init;
 mod plan;

@@ -248,11 +248,11 @@ fn write_records_the_observations_and_the_client_acts_on_them() {
     assert!(a.listed);
 
     // A second probe takes the file as its assumptions: everything it saw is now confirmed.
-    let (doc, _) = probe_json(&r, &[]);
+    let (doc, out) = probe_json(&r, &[]);
     for fact in doc["facts"].as_array().unwrap() {
         assert_ne!(fact["verdict"], "contradicted", "{fact}");
     }
-    assert_eq!(doc["facts"][3]["verdict"], "confirmed");
+    assert_eq!(doc["facts"][3]["verdict"], "confirmed", "{}", show(&out));
 }
 
 #[test]
@@ -310,4 +310,83 @@ fn the_local_platform_is_probed_in_process_but_not_written() {
             &json!(false)
         ]
     );
+}
+
+#[test]
+fn a_lost_add_answer_leaves_its_facts_unsettled_and_names_the_course() {
+    let r = project(&Readings::default());
+    r.emulator.set_fault(
+        "add",
+        coursesync::emulator::FaultSpec {
+            next: [coursesync::emulator::FaultKind::Performed504].into(),
+            ..coursesync::emulator::FaultSpec::default()
+        },
+    );
+    let (doc, out) = probe_json(&r, &[]);
+    let verdicts: Vec<(&str, &str)> = doc["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("add.repeat_answers_10140", "unsettled"),
+            ("query.status_means_listing", "unsettled"),
+            ("query.echoes_course", "unsettled"),
+            ("modify_status.codes", "unsettled"),
+            ("upload.resource_types", "confirmed"),
+            ("token.new_revokes_old", "confirmed"),
+        ],
+        "{}",
+        show(&out)
+    );
+    // The add was performed: the probe cannot know its product, and says where to look.
+    let product = r.emulator.products();
+    assert_eq!(product.len(), 1);
+    assert!(
+        stderr(&out).contains(&format!("{} may exist", product[0].course_id)),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(r.emulator.count("add"), 1, "not sent again");
+}
+
+#[test]
+fn written_dedupe_lets_apply_send_a_lost_add_again() {
+    // Without platform-facts.toml a lost add answer is held; after probe --write on a platform
+    // that deduplicates, it is sent again and adopted in the same run.
+    let r = project(&Readings::default());
+    let lose_one = || {
+        r.emulator.set_fault(
+            "add",
+            coursesync::emulator::FaultSpec {
+                next: [coursesync::emulator::FaultKind::Performed504].into(),
+                ..coursesync::emulator::FaultSpec::default()
+            },
+        );
+    };
+    std::fs::remove_file(r.project.catalog().join("b-media.toml")).unwrap();
+    lose_one();
+    let out = r.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(r.unknown_outcomes(), ["a-base"]);
+    assert_eq!(r.emulator.count_for("a-base", "add"), 1);
+
+    let (doc, _) = probe_json(&r, &["--write"]);
+    assert_eq!(doc["facts"][0]["observed"], true);
+    // The held course is sent again knowingly: 10140 names its product, which is adopted.
+    let out = r.run(&["apply", "--auto-approve", "--resend", "a-base"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // A new course whose add answer is lost is sent again on its own and adopted.
+    r.course("c-next.toml", &base_course("c-next"));
+    lose_one();
+    let out = r.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(r.unknown_outcomes().is_empty());
+    assert_eq!(r.live_products("a-base").len(), 1);
+    assert_eq!(r.live_products("c-next").len(), 1);
+    assert_eq!(r.emulator.count_for("c-next", "add"), 2);
+    r.assert_no_duplicate_no_lost(&["a-base".to_owned(), "c-next".to_owned()].into());
 }
