@@ -49,6 +49,11 @@ pub struct Args {
     /// Lifetime of issued access tokens
     #[arg(long, default_value = "2h", value_parser = parse_duration, value_name = "D")]
     pub token_ttl: Duration,
+
+    /// Revoke every issued token this often (each is answered 10001 from then on), as when
+    /// another job of the same app keeps fetching tokens: 500ms, 3s
+    #[arg(long, value_parser = parse_duration, value_name = "D")]
+    pub revoke_tokens_every: Option<Duration>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
@@ -63,6 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         fault_seed: args.fault_seed,
         token_ttl: args.token_ttl,
         log_calls: true,
+        revoke_tokens_every: args.revoke_tokens_every,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

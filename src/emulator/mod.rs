@@ -19,7 +19,9 @@
 //! Admin API under `/__emulator/`: `GET calls`, `GET counts`, `GET products`, `GET resources`,
 //! `GET callbacks`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
 //! `{common_product_params?, course_params?}` into the on-shelf version), `GET|POST faults`
-//! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire`, `POST reset`.
+//! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire` (revokes every issued token: each is
+//! answered 10001 from then on), `POST reset`. `Config::revoke_tokens_every` revokes them
+//! periodically.
 //!
 //! Throughput: `cargo bench --bench emulator_add` measured 10,021 adds/s (16 loopback clients,
 //! in memory, audit delay 0, 2-core machine).
@@ -27,6 +29,7 @@
 mod facts;
 mod faults;
 mod model;
+mod revoke;
 mod rules;
 mod server;
 mod store;
@@ -35,6 +38,7 @@ pub mod testing;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -63,6 +67,8 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Print one line per call on stderr.
     pub log_calls: bool,
+    /// Revoke every issued token this often (see `revoke`); never when `None`.
+    pub revoke_tokens_every: Option<Duration>,
 }
 
 impl Default for Config {
@@ -78,6 +84,7 @@ impl Default for Config {
             fault_seed: None,
             token_ttl: Duration::from_hours(2),
             log_calls: false,
+            revoke_tokens_every: None,
         }
     }
 }
@@ -95,6 +102,7 @@ impl std::fmt::Debug for Config {
             .field("faults", &self.faults)
             .field("fault_seed", &self.fault_seed)
             .field("token_ttl", &self.token_ttl)
+            .field("revoke_tokens_every", &self.revoke_tokens_every)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +139,7 @@ impl Emulator {
             addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
         let url = format!("http://{addr}");
+        let revoke_every = config.revoke_tokens_every;
         let shared = Arc::new(model::Shared::new(
             config,
             url.clone(),
@@ -138,6 +147,15 @@ impl Emulator {
         )?);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(audit_loop(Arc::clone(&shared), stop_rx.clone()));
+        let revocations = Arc::new(AtomicU64::new(0));
+        if let Some(period) = revoke_every {
+            tokio::spawn(revoke::every(
+                Arc::clone(&shared),
+                period,
+                Arc::clone(&revocations),
+                stop_rx.clone(),
+            ));
+        }
         shared.resume_pulls();
         let app = server::router(Arc::clone(&shared));
         let mut rx = stop_rx;
@@ -153,6 +171,7 @@ impl Emulator {
             shared,
             stop_tx,
             server,
+            revocations,
         })
     }
 }
@@ -180,6 +199,7 @@ pub struct Running {
     shared: Arc<model::Shared>,
     stop_tx: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    revocations: Arc<AtomicU64>,
 }
 
 impl Running {
@@ -192,6 +212,15 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.stop_tx.send(true);
         let _ = self.server.await;
+    }
+
+    /// Rounds of periodic token revocation so far (`Config::revoke_tokens_every`).
+    pub fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn revocation_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.revocations)
     }
 
     pub(crate) fn shared(&self) -> Arc<model::Shared> {

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod facts;
 pub mod ratelimit;
+pub mod renewal;
 pub mod retry;
 pub mod token;
 pub mod wire;
@@ -113,6 +114,8 @@ pub struct Stats {
     pub throttle_waits: u64,
     /// Secret-for-token exchanges.
     pub token_fetches: u64,
+    /// Answers that refused the access token (10001); each was retried with a current token.
+    pub token_refusals: u64,
 }
 
 /// The course-library client. Cheap to clone; clones share permits, rate limit, token and stats.
@@ -172,6 +175,7 @@ impl Client {
             config.access_token,
             config.app_secret.clone(),
             config.request_timeout,
+            renewal::RENEWAL_BUDGET,
         );
         Ok(Client {
             inner: Arc::new(Inner {
@@ -199,6 +203,7 @@ impl Client {
             retries: inner.retries.load(Ordering::Relaxed),
             throttle_waits: inner.throttle_waits.load(Ordering::Relaxed),
             token_fetches: inner.tokens.fetches(),
+            token_refusals: inner.tokens.refusals(),
         }
     }
 
@@ -500,7 +505,7 @@ impl Client {
     }
 
     /// One call with its retries; returns the envelope's `data` once `err_no` is 0.
-    /// `max_attempts` counts every attempt, the one after a token renewal included.
+    /// `max_attempts` counts the attempts that failed for any reason but a refused token.
     async fn call<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
@@ -521,11 +526,12 @@ impl Client {
         make_body: impl Fn(&str) -> Vec<u8>,
     ) -> (Result<Option<T>, PlatformError>, bool) {
         let inner = &*self.inner;
+        // Attempts that count against `retry.max_attempts`; a token refusal does not (it is
+        // bounded by the renewal budget, see `renewal`).
         let mut attempt = 0u32;
-        let mut renewed = false;
+        let mut refusals = 0usize;
         let mut maybe_performed = false;
         loop {
-            attempt += 1;
             let (outcome, lease) = {
                 let _permit = inner
                     .permits
@@ -550,33 +556,42 @@ impl Client {
                 Err(failure) => failure,
             };
             let class = error.class();
-            if class == Class::TokenExpired {
-                match (&lease, renewed) {
-                    (Some(lease), false) => {
-                        if let Err(e) = inner.tokens.refused(lease).await {
-                            return (Err(e), maybe_performed);
-                        }
-                        renewed = true;
-                    }
-                    _ => {
-                        return (Err(PlatformError::Token {
+            if class == Class::TokenExpired
+                && let Some(lease) = &lease
+            {
+                // Refused: not performed. Retry at once with the current token (renewed once
+                // for all the calls refused with the same one); the renewal budget bounds how
+                // often, and so does this per-call cap.
+                refusals += 1;
+                if refusals > renewal::RENEWAL_BUDGET.max {
+                    return (
+                        Err(PlatformError::Token {
                             message: format!(
-                                "{endpoint}: the platform refused a freshly issued access token ({error})"
+                                "{endpoint}: the platform refused {refusals} access tokens in a row for this call ({error})"
                             ),
                             hint:
                                 "check that app.appid names the app the token or secret belongs to"
                                     .into(),
-                        }), maybe_performed);
-                    }
+                        }),
+                        maybe_performed,
+                    );
                 }
+                if let Err(e) = inner.tokens.refused(lease).await {
+                    return (Err(e), maybe_performed);
+                }
+                inner.retries.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
+            attempt += 1;
             let Some(delay) = inner
                 .retry
                 .next_delay(attempt, class, retry_after, fastrand::f64())
             else {
                 return (Err(error), maybe_performed);
             };
-            if class == Class::Transient {
+            // Only a request that was sent may have been performed (a failed token exchange
+            // sent nothing).
+            if class == Class::Transient && lease.is_some() {
                 maybe_performed = true;
             }
             inner.retries.fetch_add(1, Ordering::Relaxed);

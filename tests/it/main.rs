@@ -10,4 +10,5 @@ mod platform;
 mod refresh;
 mod state;
 mod support;
+mod tokens;
 mod validate;
