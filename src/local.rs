@@ -30,10 +30,15 @@ impl LocalPlatform {
     /// Starts the local platform when the settings ask for it (`environment = "local"` and no
     /// `base_url`); `None` otherwise. Must run on a tokio runtime.
     pub async fn start_if_local(settings: &Settings) -> anyhow::Result<Option<LocalPlatform>> {
-        if settings.environment != Environment::Local || settings.base_url.is_some() {
+        if !Self::is_local(settings) {
             return Ok(None);
         }
         Self::start(settings).await.map(Some)
+    }
+
+    /// Whether the settings name the local platform (`environment = "local"`, no `base_url`).
+    pub fn is_local(settings: &Settings) -> bool {
+        settings.environment == Environment::Local && settings.base_url.is_none()
     }
 
     pub async fn start(settings: &Settings) -> anyhow::Result<LocalPlatform> {

@@ -14,8 +14,15 @@ use crate::state::{Audit, State};
 pub struct Args {}
 
 pub fn run(settings: &Settings, _args: &Args) -> anyhow::Result<u8> {
-    // Nothing was ever applied: nothing to ask about, and no reason to create a state file.
+    // Nothing was ever applied: nothing to ask about, and no reason to create a state file. The
+    // credentials are still checked (PRODUCT.md: a scheduled refresh with a wrong secret fails),
+    // except on the local platform, whose credentials are made for each run.
     if !settings.state_path.exists() {
+        if !crate::local::LocalPlatform::is_local(settings) {
+            super::with_platform(settings, async |client| {
+                client.authenticate().await.map_err(super::platform_error)
+            })?;
+        }
         println!(
             "no state yet: {} does not exist (apply creates it). Nothing changed.",
             settings.state_path.display()

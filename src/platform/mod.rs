@@ -461,6 +461,18 @@ impl Client {
         Ok(reviews)
     }
 
+    /// Makes sure the credentials work, for a command that may have nothing else to ask: the
+    /// secret is exchanged for a token now (a wrong one fails here, with the token endpoint's
+    /// hint); a ready `COURSESYNC_ACCESS_TOKEN`, which no exchange checks, is tried on one read
+    /// call (`query_class_info`).
+    pub async fn authenticate(&self) -> Result<(), PlatformError> {
+        let lease = self.inner.tokens.get().await?;
+        if lease.generation == 0 {
+            self.query_class_info().await?;
+        }
+        Ok(())
+    }
+
     /// The category tree (platform-api.md §5.8).
     pub async fn query_class_info(&self) -> Result<Vec<wire::FirstClass>, PlatformError> {
         let appid = self.inner.appid.as_str();
