@@ -1,7 +1,7 @@
 //! Adopting products that already exist on the platform: `import` records them in state as if
 //! coursesync had applied them, and `dump` writes them out as course files.
 //!
-//! Both read the platform's view through [`crate::drift::canonical_from_platform`] with no uri
+//! Both read the platform's view through [`crate::mapping::canonical_from_platform`] with no uri
 //! lookup, so every file value is the platform's URL: the course files `dump` writes name those
 //! URLs, and the payload `import` records is exactly the payload such a file plans to, so
 //! "import, then dump, then plan" shows no changes. Invariants:
@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::catalog::codes;
-use crate::drift::{self, DriftError};
+use crate::mapping::{self, MappingError};
 use crate::plan::canonical;
 use crate::platform::facts::listing_status;
 use crate::platform::wire;
@@ -37,7 +37,7 @@ pub enum AdoptError {
     )]
     NoCourseId(i64),
     #[error(transparent)]
-    Canonical(#[from] DriftError),
+    Canonical(#[from] MappingError),
     #[error("product {product_id}: `{field}` = {value:?} cannot be written as a course file")]
     Unwritable {
         product_id: i64,
@@ -94,7 +94,7 @@ pub fn adopt(
     let product = answer.ok_or(AdoptError::Unknown(product_id))?;
     let (version, live) = version(product).ok_or(AdoptError::NoVersion(product_id))?;
     let course_id = course_id(version).ok_or(AdoptError::NoCourseId(product_id))?;
-    let payload = drift::canonical_from_platform(version, &|_| None)?;
+    let payload = mapping::canonical_from_platform(version, &|_| None)?;
     Ok(Adopted {
         course_id,
         product_id,

@@ -22,6 +22,7 @@ use futures::FutureExt as _;
 use futures::future::{BoxFuture, Shared};
 use serde_json::Value;
 
+use crate::events::{Event, Events};
 use crate::plan::{CourseChange, Plan, Send, Upload, canonical};
 use crate::platform::{Client, PlatformError, facts};
 use crate::state::{Audit, CourseRecord, ResourceRecord, State, StateError, now_ms};
@@ -34,41 +35,8 @@ pub struct Context {
     /// Ends with `/`; a catalog file `assets/a.mp4` is offered as `<base>assets/a.mp4?sha256=<hex>`.
     pub assets_base_url: Option<String>,
     pub upload_timeout: Duration,
-    pub progress: Progress,
-}
-
-/// Progress bars on stderr (drawn only on a terminal).
-pub struct Progress {
-    pub uploads: indicatif::ProgressBar,
-    pub courses: indicatif::ProgressBar,
-}
-
-impl Progress {
-    pub fn new(uploads: usize, courses: usize) -> Progress {
-        let multi =
-            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
-        let style =
-            indicatif::ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} {msg}")
-                .expect("valid template")
-                .progress_chars("=> ");
-        let bar = |len: usize, prefix: &'static str| {
-            let b = multi.add(indicatif::ProgressBar::new(len as u64));
-            b.set_style(style.clone());
-            b.set_prefix(prefix);
-            b
-        };
-        Progress {
-            uploads: bar(uploads, "uploads"),
-            courses: bar(courses, "courses"),
-        }
-    }
-
-    pub fn hidden() -> Progress {
-        Progress {
-            uploads: indicatif::ProgressBar::hidden(),
-            courses: indicatif::ProgressBar::hidden(),
-        }
-    }
+    /// Told of each upload and course as it finishes.
+    pub events: Arc<dyn Events>,
 }
 
 /// What one course's run came to.
@@ -100,6 +68,10 @@ type UploadFuture = Shared<BoxFuture<'static, Result<String, String>>>;
 /// Runs the plan. Never panics on platform errors: every failure is in the outcome.
 pub async fn execute(ctx: Arc<Context>, plan: &Plan) -> Result<Outcome, StateError> {
     let started = Instant::now();
+    ctx.events.on(Event::ApplyStarted {
+        uploads: plan.uploads.len(),
+        courses: plan.courses.len(),
+    });
     let pending_adds = pending_adds(&ctx)?;
     let uris: Arc<Mutex<HashMap<(String, i64), String>>> = Arc::new(Mutex::new(
         lock(&ctx.state)
@@ -135,7 +107,7 @@ pub async fn execute(ctx: Arc<Context>, plan: &Plan) -> Result<Outcome, StateErr
         );
         tasks.push(tokio::spawn(async move {
             let result = course(&ctx, &change, &uploads, &uris, pending.as_deref()).await;
-            ctx.progress.courses.inc(1);
+            ctx.events.on(Event::CourseFinished);
             result
         }));
     }
@@ -158,8 +130,7 @@ pub async fn execute(ctx: Arc<Context>, plan: &Plan) -> Result<Outcome, StateErr
     // Intents of an interrupted earlier run that this run re-planned and settled.
     close_superseded(&ctx, plan)?;
     outcome.elapsed = started.elapsed();
-    ctx.progress.uploads.finish_and_clear();
-    ctx.progress.courses.finish_and_clear();
+    ctx.events.on(Event::ApplyFinished);
     Ok(outcome)
 }
 
@@ -236,7 +207,7 @@ async fn upload(
     uris: Arc<Mutex<HashMap<(String, i64), String>>>,
 ) -> Result<String, String> {
     let result = upload_inner(&ctx, &up).await;
-    ctx.progress.uploads.inc(1);
+    ctx.events.on(Event::UploadFinished);
     if let Ok(uri) = &result {
         uris.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

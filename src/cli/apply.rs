@@ -2,24 +2,16 @@
 //! recorded in state at once. Without a plan file it plans, shows the plan and asks for `yes`
 //! (on a terminal) unless `--auto-approve`; with one it refuses a stale plan.
 
-use std::collections::BTreeSet;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Context as _;
-
-use crate::apply::{self, Context, Outcome, Progress};
-use crate::audit::{self, RefreshReport};
+use crate::apply::Outcome;
 use crate::cli::Hint;
-use crate::cli::refresh::print_report;
-use crate::cli::state::{state_error, warn_takeover};
-use crate::local::LocalPlatform;
-use crate::plan::{self, Plan, render};
-use crate::platform::{Client, ClientConfig};
+use crate::ops::apply::{self as op, WaitReport};
+use crate::plan::{Plan, render};
 use crate::settings::Settings;
-use crate::state::{Audit, State};
 
 /// Options of `coursesync apply`.
 #[derive(Debug, clap::Args)]
@@ -64,79 +56,56 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
-    let state = State::open(&settings.state_path).map_err(state_error)?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let guard = state.lock(&command).map_err(state_error)?;
-    warn_takeover(guard.took_over.as_ref());
-
-    let plan = match &args.plan_file {
-        Some(path) => saved_plan(settings, path, args)?,
-        None => {
-            let plan = super::plan::make(settings, &args.targets)?;
-            anstream::stdout().write_all(render::human(&plan).as_bytes())?;
-            if !plan.has_changes() {
-                println!("Nothing to do.");
-                return Ok(crate::exit::OK);
-            }
-            prune_guard(&state, &plan, args)?;
-            if !args.auto_approve && !confirm()? {
-                println!("Apply cancelled; nothing was sent.");
-                return Ok(crate::exit::ERROR);
-            }
-            plan
-        }
+    let events = Arc::new(super::events::Terminal::default());
+    let request = op::Request {
+        plan_file: args.plan_file.clone(),
+        targets: args.targets.clone(),
+        allow_mass_delist: args.allow_mass_delist,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    prune_guard(&state, &plan, args)?;
-    if !plan.has_changes() {
+    let mut session = op::begin(settings, &request)?;
+    if let Some(h) = session.took_over() {
+        super::events::warn_takeover(h);
+    }
+    if !session.from_file {
+        anstream::stdout().write_all(render::human(&session.plan).as_bytes())?;
+    }
+    if !session.plan.has_changes() {
         println!("Nothing to do.");
+        session.finish()?;
         return Ok(crate::exit::OK);
     }
-
-    let runtime = super::runtime().context("starting the async runtime")?;
-    let wait = args.wait.then_some(args.timeout);
-    let (outcome, waited_ok) = runtime.block_on(execute(settings, state, &plan, wait))?;
-    guard.release().map_err(state_error)?;
+    session.check_prune_guard()?;
+    if !session.from_file && !args.auto_approve && !confirm()? {
+        println!("Apply cancelled; nothing was sent.");
+        return Ok(crate::exit::ERROR);
+    }
+    let outcome = session.apply(events.clone());
+    let waited = match &outcome {
+        Ok(outcome) => {
+            report(&session.plan, outcome);
+            args.wait.then(|| {
+                let submitted: Vec<String> = outcome
+                    .courses
+                    .iter()
+                    .map(|c| c.course_id.clone())
+                    .collect();
+                session.wait(&submitted, args.timeout, events.as_ref())
+            })
+        }
+        Err(_) => None,
+    };
+    session.finish()?;
+    let outcome = outcome?;
+    let waited_ok = match waited {
+        Some(waited) => show_wait(&waited?),
+        None => true,
+    };
     Ok(if outcome.failed() > 0 || !waited_ok {
         crate::exit::ERROR
     } else {
         crate::exit::OK
     })
-}
-
-/// PRODUCT.md "Prune guard": delisting more than half of the known courses needs
-/// `--allow-mass-delist`; checked before anyone is asked to confirm.
-fn prune_guard(state: &State, plan: &Plan, args: &Args) -> anyhow::Result<()> {
-    let known = state.courses_without_payloads().map_err(state_error)?.len();
-    if plan.summary.delist > 0 && plan.summary.delist * 2 > known && !args.allow_mass_delist {
-        return Err(anyhow::anyhow!(
-            "the plan delists {} of {known} known courses, more than half",
-            plan.summary.delist
-        )
-        .context(Hint(
-            "check the catalog; if this is intended, run again with --allow-mass-delist".into(),
-        )));
-    }
-    Ok(())
-}
-
-fn saved_plan(settings: &Settings, path: &std::path::Path, args: &Args) -> anyhow::Result<Plan> {
-    if !args.targets.is_empty() {
-        anyhow::bail!(
-            "--target cannot be combined with a plan file: the saved plan's own targets apply"
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the plan {}", path.display()))?;
-    let saved: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a coursesync plan", path.display()))?;
-    let prepared = plan::prepare::prepare(settings, true)?;
-    let digest = prepared.catalog_digest();
-    plan::check_fresh(&saved, &prepared.state, &digest).map_err(|stale| {
-        anyhow::anyhow!("refusing a stale plan: {stale}").context(Hint(
-            "run `coursesync plan --out FILE` again, review it, and apply that".into(),
-        ))
-    })?;
-    Ok(saved)
 }
 
 /// Asks for `yes` on a terminal; refuses when stdin is not one.
@@ -157,152 +126,41 @@ fn confirm() -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// Applies `plan` and reports it; with `wait`, then waits for the audits (see [`wait_for_audits`]),
-/// returning whether they all passed in time.
-async fn execute(
-    settings: &Settings,
-    state: State,
-    plan: &Plan,
-    wait: Option<Duration>,
-) -> anyhow::Result<(Outcome, bool)> {
-    let local = LocalPlatform::start_if_local(settings).await?;
-    let effective = local
-        .as_ref()
-        .map_or_else(|| settings.clone(), |l| l.settings(settings));
-    let client = Client::new(ClientConfig::from_settings(&effective)?)?;
-    let ctx = Arc::new(Context {
-        client,
-        state: Mutex::new(state),
-        appid: effective.appid.clone(),
-        assets_base_url: effective.assets_base_url.as_deref().map(|u| {
-            if u.ends_with('/') {
-                u.to_string()
-            } else {
-                format!("{u}/")
-            }
-        }),
-        upload_timeout: effective.upload_timeout,
-        progress: Progress::new(plan.uploads.len(), plan.courses.len()),
-    });
-    let outcome = apply::execute(ctx.clone(), plan).await;
-    let waited = match (outcome, wait) {
-        (Ok(outcome), Some(timeout)) => {
-            report(plan, &outcome);
-            let submitted: Vec<String> = outcome
-                .courses
-                .iter()
-                .map(|c| c.course_id.clone())
-                .collect();
-            wait_for_audits(&ctx.client, &settings.state_path, &submitted, timeout)
-                .await
-                .map(|ok| (outcome, ok))
-        }
-        (Ok(outcome), None) => {
-            report(plan, &outcome);
-            Ok((outcome, true))
-        }
-        (Err(e), _) => Err(e.into()),
-    };
-    if let Some(l) = local {
-        l.shutdown().await;
-    }
-    waited
-}
-
-/// The first pause between two polls of `--wait`; it doubles up to [`MAX_POLL`].
-const FIRST_POLL: Duration = Duration::from_secs(1);
-const MAX_POLL: Duration = Duration::from_secs(30);
-
-/// Polls `refresh` (with backoff) until every course of `course_ids` that is in review has been
-/// decided, or `timeout` passes. Prints each decision as `refresh` does, then the rejections
-/// with their reasons, or on timeout the courses still in review. `Ok(true)` when every one
-/// was approved. The caller holds the state lock.
-async fn wait_for_audits(
-    client: &Client,
-    state_path: &std::path::Path,
-    course_ids: &[String],
-    timeout: Duration,
-) -> anyhow::Result<bool> {
-    // A second connection to the state file; apply's own is inside its context.
-    let state = State::open(state_path).map_err(state_error)?;
-    let in_review = |state: &State| -> anyhow::Result<BTreeSet<String>> {
-        let courses = state.courses_without_payloads().map_err(state_error)?;
-        Ok(course_ids
-            .iter()
-            .filter(|id| courses.get(*id).is_some_and(|c| c.audit == Audit::InReview))
-            .cloned()
-            .collect())
-    };
-    let waiting = in_review(&state)?;
-    if waiting.is_empty() {
+/// The rejections with their reasons, or on timeout the courses still in review; whether every
+/// course waited for was approved.
+fn show_wait(w: &WaitReport) -> bool {
+    if w.waited_for.is_empty() {
         println!("Nothing to wait for: no course of this run is in review.");
-        return Ok(true);
+        return true;
     }
-    println!(
-        "Waiting up to {} for the audit of {} course(s)…",
-        show_duration(timeout),
-        waiting.len()
-    );
-    let deadline = Instant::now() + timeout;
-    let mut pause = FIRST_POLL;
-    let pending = loop {
-        let found = audit::refresh(client, &state).await.map_err(|e| {
-            match e {
-                audit::RefreshError::Platform(e) => anyhow::Error::new(e),
-                audit::RefreshError::State(e) => state_error(e),
-            }
-            .context("waiting for audits (the apply itself is recorded in state)")
-        })?;
-        let changes = RefreshReport {
-            courses: found.courses,
-            resources: found.resources,
-            ..RefreshReport::default()
-        };
-        if !changes.is_unchanged() {
-            print_report(&mut anstream::stdout(), &changes)?;
-        }
-        let pending = in_review(&state)?;
-        let now = Instant::now();
-        if pending.is_empty() || now >= deadline {
-            break pending;
-        }
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(MAX_POLL);
-    };
-    let courses = state.courses_without_payloads().map_err(state_error)?;
-    let rejected: Vec<_> = waiting
-        .iter()
-        .filter_map(|id| courses.get(id))
-        .filter(|c| c.audit == Audit::Rejected)
-        .collect();
-    let mut ok = true;
-    if !rejected.is_empty() {
-        ok = false;
-        println!("{} course(s) rejected:", rejected.len());
-        for c in &rejected {
+    if !w.rejected.is_empty() {
+        println!("{} course(s) rejected:", w.rejected.len());
+        for (course_id, reason) in &w.rejected {
             println!(
-                "  {}: {}",
-                c.course_id,
-                c.reject_reason.as_deref().unwrap_or("no reason given")
+                "  {course_id}: {}",
+                reason.as_deref().unwrap_or("no reason given")
             );
         }
     }
-    if !pending.is_empty() {
-        ok = false;
+    if !w.still_in_review.is_empty() {
         println!(
             "Timed out after {}; still in review: {}.",
-            show_duration(timeout),
-            pending.iter().cloned().collect::<Vec<_>>().join(", ")
+            show_duration(w.timeout),
+            w.still_in_review
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
-    if ok {
-        println!("All {} course(s) approved.", waiting.len());
+    if w.all_approved() {
+        println!("All {} course(s) approved.", w.waited_for.len());
     }
-    Ok(ok)
+    w.all_approved()
 }
 
 /// `1h`, `10m`, `90s`: the largest unit that divides it.
-fn show_duration(d: Duration) -> String {
+pub fn show_duration(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 3600 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)

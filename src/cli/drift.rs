@@ -4,19 +4,16 @@
 //! read-only and only the read endpoint `query` is called. The JSON form is described in
 //! [`crate::drift`].
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::cli::state::state_error;
-use crate::drift::{self, Change, CourseDrift, Kind, Report};
+use crate::drift::{Change, CourseDrift, Kind, Report};
 use crate::exit;
 use crate::plan::render::MARKDOWN_BUDGET;
 use crate::settings::Settings;
-use crate::state::{CourseRecord, State};
 
 /// Options of `coursesync drift`.
 #[derive(Debug, clap::Args)]
@@ -39,13 +36,7 @@ const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
 
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
-    let report = match check(settings)? {
-        Some((report, _)) => report,
-        None => Report {
-            format_version: drift::FORMAT_VERSION,
-            ..Report::default()
-        },
-    };
+    let report = crate::ops::drift::drift(settings)?;
     let text = match args.format {
         Format::Human => human(&report),
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -68,25 +59,6 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
-}
-
-/// Reads state (read-only) and compares every course with the platform; `None` when there is
-/// no state file yet. Also returns the full course records (shared with `plan --refresh`).
-pub fn check(
-    settings: &Settings,
-) -> anyhow::Result<Option<(Report, BTreeMap<String, CourseRecord>)>> {
-    let Some(state) = State::open_readonly(&settings.state_path).map_err(state_error)? else {
-        return Ok(None);
-    };
-    let courses = state.courses().map_err(state_error)?;
-    let resources = state.resources().map_err(state_error)?;
-    drop(state);
-    let report = super::with_platform(settings, async |client| {
-        drift::check(client, &courses, &resources)
-            .await
-            .map_err(super::platform_error)
-    })?;
-    Ok(Some((report, courses)))
 }
 
 /// A value for display: a string quoted, a file hash shortened, absence as `(none)`.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::emulator::{Config, Emulator, FaultSpec, parse_duration};
+use crate::emulator::{CallRecord, Config, Emulator, FaultSpec, parse_duration};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]
@@ -67,7 +67,9 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         faults: args.faults.clone(),
         fault_seed: args.fault_seed,
         token_ttl: args.token_ttl,
-        log_calls: true,
+        on_call: Some(std::sync::Arc::new(|c: &CallRecord| {
+            eprintln!("{}", call_line(c))
+        })),
         revoke_tokens_every: args.revoke_tokens_every,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -81,4 +83,20 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         running.shutdown().await;
         Ok(crate::exit::OK)
     })
+}
+
+/// `<ms> <endpoint> course_id=… product_id=… err_no=… http=…[ fault=…]`.
+fn call_line(c: &CallRecord) -> String {
+    format!(
+        "{} {} course_id={} product_id={} err_no={} http={}{}",
+        c.at_ms,
+        c.endpoint,
+        c.course_id.as_deref().unwrap_or("-"),
+        c.product_id.map_or("-".into(), |p| p.to_string()),
+        c.err_no.map_or("-".into(), |e| e.to_string()),
+        c.http_status.map_or("-".into(), |s| s.to_string()),
+        c.fault
+            .as_deref()
+            .map_or(String::new(), |f| format!(" fault={f}")),
+    )
 }

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod drift;
 pub mod dump;
 pub mod emulator;
+pub mod events;
 pub mod import;
 pub mod plan;
 pub mod refresh;
@@ -11,12 +12,10 @@ pub mod state;
 pub mod status;
 pub mod validate;
 
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-
-use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(name = "coursesync", version, about, long_about = None)]
@@ -69,44 +68,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// A runtime for the commands that talk to the platform (most commands are synchronous).
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
-/// Runs `f` with a client for the platform the settings name, on a fresh runtime. With
-/// `environment = "local"` the local platform is started for the call and stopped after it.
-pub fn with_platform<T>(
-    settings: &Settings,
-    f: impl AsyncFnOnce(&crate::platform::Client) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    runtime()?.block_on(async {
-        let local = crate::local::LocalPlatform::start_if_local(settings).await?;
-        let effective = local
-            .as_ref()
-            .map_or_else(|| settings.clone(), |l| l.settings(settings));
-        let result = async {
-            let config =
-                crate::platform::ClientConfig::from_settings(&effective).map_err(platform_error)?;
-            let client = crate::platform::Client::new(config).map_err(platform_error)?;
-            f(&client).await
-        }
-        .await;
-        if let Some(local) = local {
-            local.shutdown().await;
-        }
-        result
-    })
-}
-
-pub use crate::error::{Hint, load_settings, platform_error};
+pub use crate::error::{Hint, load_settings};
 
 /// Prints `error: ...`, each `caused by: ...`, and a `hint: ...` when one was attached.
 pub fn report_error(err: &anyhow::Error) {
     let mut stderr = anstream::stderr();
+    if let Some(invalid) = err.downcast_ref::<crate::plan::prepare::InvalidCatalog>() {
+        let color = std::io::stderr().is_terminal();
+        let _ = crate::catalog::render::human(
+            &mut std::io::stderr().lock(),
+            &invalid.diagnostics,
+            &invalid.display_root,
+            color,
+        );
+    }
     let hint = err.downcast_ref::<Hint>().map(|h| h.0.clone());
     let mut chain = err
         .chain()

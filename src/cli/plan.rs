@@ -5,9 +5,8 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
-use crate::plan::{self, Options, render};
+use crate::ops::plan as op;
+use crate::plan::render;
 use crate::settings::Settings;
 
 /// Options of `coursesync plan`.
@@ -39,43 +38,14 @@ pub enum Format {
     Markdown,
 }
 
-/// Makes the plan (shared with `apply`).
-pub fn make(settings: &Settings, targets: &[String]) -> anyhow::Result<plan::Plan> {
-    make_with(settings, targets, false)
-}
-
-/// Makes the plan; with `refresh`, drift (see [`crate::drift`]) is folded into the planner's
-/// view of state first, so that `plan::diff` stays pure and unaware of it.
-pub fn make_with(
-    settings: &Settings,
-    targets: &[String],
-    refresh: bool,
-) -> anyhow::Result<plan::Plan> {
-    let mut prepared = plan::prepare::prepare(settings, true)?;
-    if refresh && let Some((report, full)) = super::drift::check(settings)? {
-        if let Some(e) = report.errors.first() {
-            anyhow::bail!(
-                "{}: the platform's view could not be read: {}",
-                e.course_id,
-                e.message
-            );
-        }
-        crate::drift::fold_into(&mut prepared.state, &report, &full);
-    }
-    let options = Options {
-        prune: settings.prune,
-        targets: targets.to_vec(),
-    };
-    Ok(plan::diff(
-        &prepared.loaded.catalog,
-        &prepared.digests,
-        &prepared.state,
-        &options,
-    ))
-}
-
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
-    let plan = make_with(settings, &args.targets, args.refresh)?;
+    let plan = op::plan(
+        settings,
+        &op::Request {
+            targets: args.targets.clone(),
+            refresh: args.refresh,
+        },
+    )?;
     let text = match args.format {
         Format::Human => render::human(&plan),
         Format::Json => render::json(&plan) + "\n",
@@ -84,7 +54,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     let mut stdout = anstream::stdout();
     stdout.write_all(text.as_bytes())?;
     if let Some(path) = &args.out {
-        write_plan(path, &plan)?;
+        op::save(path, &plan)?;
         // On stderr, so that stdout stays a pure document for `--format json`.
         eprintln!(
             "Saved the plan to {}; apply it with `coursesync apply {}`.",
@@ -97,18 +67,4 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     } else {
         crate::exit::OK
     })
-}
-
-/// Writes a saved plan atomically (temporary file, then rename).
-pub fn write_plan(path: &std::path::Path, plan: &plan::Plan) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.write_all(render::json(plan).as_bytes())?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

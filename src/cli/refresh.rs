@@ -1,45 +1,23 @@
 //! `coursesync refresh`: pulls audit verdicts (`query_review`) and upload statuses into state.
-//!
-//! Calls only read endpoints. Holds the state lock for the whole run, since it writes state.
-//! Builds its tokio runtime itself: the other commands it sits beside are synchronous.
+//! Calls only read endpoints (see [`crate::ops::refresh`]).
 
-use crate::audit::{self, RefreshReport};
-use crate::cli::state::{state_error, warn_takeover};
+use crate::audit::RefreshReport;
 use crate::exit;
 use crate::settings::Settings;
-use crate::state::{Audit, State};
+use crate::state::Audit;
 
 /// Options of `coursesync refresh`.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(settings: &Settings, _args: &Args) -> anyhow::Result<u8> {
-    // Nothing was ever applied: nothing to ask about, and no reason to create a state file. The
-    // credentials are still checked (PRODUCT.md: a scheduled refresh with a wrong secret fails),
-    // except on the local platform, whose credentials are made for each run.
-    if !settings.state_path.exists() {
-        if !crate::local::LocalPlatform::is_local(settings) {
-            super::with_platform(settings, async |client| {
-                client.authenticate().await.map_err(super::platform_error)
-            })?;
-        }
-        println!(
+    match crate::ops::refresh::refresh(settings, &super::events::Terminal::default())? {
+        Some(report) => print_report(&mut anstream::stdout(), &report)?,
+        None => println!(
             "no state yet: {} does not exist (apply creates it). Nothing changed.",
             settings.state_path.display()
-        );
-        return Ok(exit::OK);
+        ),
     }
-    let state = State::open(&settings.state_path).map_err(state_error)?;
-    let guard = state.lock("refresh").map_err(state_error)?;
-    warn_takeover(guard.took_over.as_ref());
-    let report = super::with_platform(settings, async |client| {
-        audit::refresh(client, &state).await.map_err(|e| match e {
-            audit::RefreshError::Platform(e) => super::platform_error(e),
-            audit::RefreshError::State(e) => state_error(e),
-        })
-    })?;
-    guard.release().map_err(state_error)?;
-    print_report(&mut anstream::stdout(), &report)?;
     Ok(exit::OK)
 }
 

@@ -11,8 +11,9 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::cli::Hint;
 use crate::exit;
+use crate::ops::state as ops;
 use crate::settings::Settings;
-use crate::state::{CourseRecord, State, format_ms};
+use crate::state::{CourseRecord, format_ms};
 
 /// Options of `coursesync state`.
 #[derive(Debug, clap::Args)]
@@ -60,30 +61,9 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     }
 }
 
-pub use crate::error::state_error;
-
-/// The state for a command that needs an existing one: missing is an error, never created.
-fn existing(settings: &Settings, readonly: bool) -> anyhow::Result<State> {
-    let path = &settings.state_path;
-    let missing = || {
-        anyhow::anyhow!("no state yet: {} does not exist", path.display()).context(Hint(
-            "the state file is created by the first `coursesync apply`".into(),
-        ))
-    };
-    if readonly {
-        State::open_readonly(path)
-            .map_err(state_error)?
-            .ok_or_else(missing)
-    } else if path.exists() {
-        State::open(path).map_err(state_error)
-    } else {
-        Err(missing())
-    }
-}
-
 fn list(settings: &Settings, format: ListFormat) -> anyhow::Result<u8> {
-    let courses = match State::open_readonly(&settings.state_path).map_err(state_error)? {
-        Some(state) => state.courses().map_err(state_error)?,
+    let courses = match ops::list(settings)? {
+        Some(courses) => courses,
         None if format == ListFormat::Human => {
             println!(
                 "no state yet: {} does not exist (apply creates it)",
@@ -153,22 +133,8 @@ fn list_row(c: &CourseRecord) -> [String; 5] {
     ]
 }
 
-fn not_in_state(settings: &Settings, course_id: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "course {course_id:?} is not in the state ({})",
-        settings.state_path.display()
-    )
-    .context(Hint(
-        "`coursesync state list` shows the known courses".into(),
-    ))
-}
-
 fn show(settings: &Settings, course_id: &str) -> anyhow::Result<u8> {
-    let state = existing(settings, true)?;
-    let c = state
-        .course(course_id)
-        .map_err(state_error)?
-        .ok_or_else(|| not_in_state(settings, course_id))?;
+    let c = ops::show(settings, course_id)?;
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let time = |v: Option<i64>| v.map_or_else(|| "-".into(), format_ms);
     let mut out = std::io::stdout().lock();
@@ -230,14 +196,11 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
 }
 
 fn rm(settings: &Settings, course_id: &str, yes: bool) -> anyhow::Result<u8> {
-    let state = existing(settings, false)?;
-    let guard = state.lock("state rm").map_err(state_error)?;
-    warn_takeover(guard.took_over.as_ref());
-    let c = state
-        .course(course_id)
-        .map_err(state_error)?
-        .ok_or_else(|| not_in_state(settings, course_id))?;
-    let on_platform = c.product_id.map_or_else(
+    let removal = ops::begin_rm(settings, course_id)?;
+    if let Some(h) = removal.took_over() {
+        super::events::warn_takeover(h);
+    }
+    let on_platform = removal.course.product_id.map_or_else(
         || "it has no product id".into(),
         |p| format!("product {p} stays there as it is"),
     );
@@ -250,8 +213,7 @@ fn rm(settings: &Settings, course_id: &str, yes: bool) -> anyhow::Result<u8> {
         eprintln!("not removed");
         return Ok(exit::ERROR);
     }
-    state.remove_course(course_id).map_err(state_error)?;
-    guard.release().map_err(state_error)?;
+    removal.remove()?;
     println!(
         "removed {course_id} from the state; the platform is untouched ({on_platform}). \
          If the catalog still has it, the next plan adds it again."
@@ -260,8 +222,7 @@ fn rm(settings: &Settings, course_id: &str, yes: bool) -> anyhow::Result<u8> {
 }
 
 fn unlock(settings: &Settings, yes: bool) -> anyhow::Result<u8> {
-    let state = existing(settings, false)?;
-    let Some(holder) = state.lock_holder().map_err(state_error)? else {
+    let Some(holder) = ops::lock_holder(settings)? else {
         println!("the state is not locked");
         return Ok(exit::OK);
     };
@@ -277,22 +238,9 @@ fn unlock(settings: &Settings, yes: bool) -> anyhow::Result<u8> {
         eprintln!("lock kept");
         return Ok(exit::ERROR);
     }
-    match state.force_unlock().map_err(state_error)? {
+    match ops::force_unlock(settings)? {
         Some(was) => println!("unlocked (the lock was held by {was})"),
         None => println!("the state is not locked"),
     }
     Ok(exit::OK)
-}
-
-/// Warns on stderr that a stale lock was taken over (PRODUCT.md "Locks do not strand").
-pub fn warn_takeover(took_over: Option<&crate::state::LockHolder>) {
-    if let Some(h) = took_over {
-        let yellow = anstyle::Style::new()
-            .bold()
-            .fg_color(Some(anstyle::AnsiColor::Yellow.into()));
-        let _ = writeln!(
-            anstream::stderr(),
-            "{yellow}warning{yellow:#}: took over a stale lock held by {h} (that process is gone)"
-        );
-    }
 }

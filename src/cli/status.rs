@@ -7,10 +7,9 @@ use std::io::Write as _;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::cli::state::state_error;
 use crate::exit;
 use crate::settings::Settings;
-use crate::state::{Audit, CourseRecord, State, format_ms};
+use crate::state::{Audit, CourseRecord, format_ms};
 
 /// Options of `coursesync status`.
 #[derive(Debug, clap::Args)]
@@ -27,16 +26,7 @@ pub enum Format {
 }
 
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
-    let courses: Vec<CourseRecord> =
-        match State::open_readonly(&settings.state_path).map_err(state_error)? {
-            // The small columns are all status shows; the payload bodies stay on disk.
-            Some(state) => state
-                .courses_without_payloads()
-                .map_err(state_error)?
-                .into_values()
-                .collect(),
-            None => Vec::new(),
-        };
+    let courses = crate::ops::status::status(settings)?;
     let text = match args.format {
         Format::Json => json(&courses),
         Format::Human => human(&courses),

@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::catalog::{self, render};
+use crate::catalog::render;
 use crate::settings::Settings;
 
 /// Options of `coursesync validate`.
@@ -24,7 +24,7 @@ pub enum Format {
 }
 
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
-    let loaded = catalog::load(&settings.catalog_dir, &settings.root)?;
+    let loaded = crate::ops::validate::validate(settings)?;
     let (errors, warnings) = (loaded.errors(), loaded.warnings());
     let mut stdout = std::io::stdout().lock();
     match args.format {

@@ -46,6 +46,9 @@ use anyhow::Context as _;
 pub use faults::{FaultKind, FaultSpec};
 pub use model::{CallRecord, CallbackRecord, Counts, Resource, StoredProduct, Version};
 
+/// A listener for every call the emulator logs.
+pub type OnCall = std::sync::Arc<dyn Fn(&CallRecord) + Send + Sync>;
+
 /// How to run an emulator.
 #[derive(Clone)]
 pub struct Config {
@@ -65,8 +68,8 @@ pub struct Config {
     pub fault_seed: Option<u64>,
     /// `expires_in` of issued tokens (platform-api.md §2.2: 7200 s).
     pub token_ttl: Duration,
-    /// Print one line per call on stderr.
-    pub log_calls: bool,
+    /// Told of every call as it is logged (the `emulator` command prints a line per call).
+    pub on_call: Option<OnCall>,
     /// Revoke every issued token this often (see `revoke`); never when `None`.
     pub revoke_tokens_every: Option<Duration>,
 }
@@ -83,7 +86,7 @@ impl Default for Config {
             faults: Vec::new(),
             fault_seed: None,
             token_ttl: Duration::from_hours(2),
-            log_calls: false,
+            on_call: None,
             revoke_tokens_every: None,
         }
     }

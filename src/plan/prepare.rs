@@ -65,22 +65,27 @@ impl Prepared {
     }
 }
 
+/// The catalog has errors: nothing is planned or sent. Carries the findings, for the caller to
+/// show (the command line renders them before the error).
 #[derive(Debug, thiserror::Error)]
 #[error("the catalog has {errors} error{}: nothing was planned or sent", if *errors == 1 { "" } else { "s" })]
 pub struct InvalidCatalog {
     pub errors: usize,
+    pub diagnostics: Vec<crate::catalog::Diagnostic>,
+    /// The directory the findings' paths are relative to.
+    pub display_root: std::path::PathBuf,
 }
 
-/// Loads the catalog (printing its findings to stderr when it has errors), hashes its files and
-/// reads state. With `write_cache`, the stat cache of an existing state file is updated (this
-/// does not change the state's serial); no state file is ever created here.
+/// Loads the catalog, hashes its files and reads state. A catalog with errors is an
+/// [`InvalidCatalog`] error. With `write_cache`, the stat cache of an existing state file is
+/// updated (this does not change the state's serial); no state file is ever created here.
 pub fn prepare(settings: &Settings, write_cache: bool) -> anyhow::Result<Prepared> {
     let loaded = catalog::load(&settings.catalog_dir, &settings.root)?;
     if loaded.errors() > 0 {
-        let mut stderr = std::io::stderr().lock();
-        let _ = catalog::render::human(&mut stderr, &loaded.diagnostics, &settings.root, false);
         return Err(anyhow::Error::new(InvalidCatalog {
             errors: loaded.errors(),
+            diagnostics: loaded.diagnostics,
+            display_root: settings.root.clone(),
         })
         .context(crate::error::Hint(
             "run `coursesync validate` and fix the findings".into(),

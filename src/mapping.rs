@@ -1,47 +1,25 @@
-//! Drift: the platform's view of each course, mapped back to the canonical payload (see
-//! `plan::canonical`), compared with what was last approved.
+//! The platform's view of a course in catalog terms: a `query` version (response-side names:
+//! `product_img_url`, `fulfillment_url`, `img_url`, codes) mapped back to the canonical payload
+//! of `plan::canonical`. The one place that does it; `drift`, `import` and `dump` use it.
 //!
-//! [`canonical_from_platform`] is the one place that maps a `query` version (response-side names:
-//! `product_img_url`, `fulfillment_url`, `img_url`, codes) to catalog terms; `import` and `dump`
-//! reuse it. File URLs are mapped back to file values through the uploads recorded in state
+//! File URLs are mapped back to file values through the uploads recorded in state
 //! ([`file_values`]); the platform's URL format is unknown [I], so a URL matches a known uri when
-//! it ends with it (the emulator serves `<base>/obj/<uri>`); an unknown URL stays a URL.
-//!
-//! [`check`] queries every course in state that has a live product id and [`compare`]s, per
-//! course, the on-shelf version with the last *approved* payload (PRODUCT.md "Settled details":
-//! a modify still in review is pending, not drift), plus the listing. It reads only.
-//!
-//! `drift --format json` prints a [`Report`]:
-//!
-//! ```text
-//! {"format_version": 1,
-//!  "courses": [{"course_id": "py-101", "product_id": 7001,
-//!               "kind": "changed" | "listing" | "missing" | "pending",
-//!               "changes": [{"path": "price.real_price", "platform": 3900, "applied": 4900}],
-//!               "pending": false}]}
-//! ```
-//!
-//! `kind`: `changed` the live content differs from the approved payload (a listing difference,
-//! if any, is one more change with path `listed`); `listing` only the listing differs; `missing`
-//! the platform no longer knows the product (or has no live version of an approved course);
-//! `pending` no drift, but a modify is in review (`changes` then shows what it will change:
-//! `platform` the live value, `applied` the value sent). A missing side of a change is `null`.
-//! `pending` is true whenever a modify of the course is in review. Only `pending` entries are not
-//! drift: `drift` exits 2 when any other entry exists.
+//! it ends with it (the emulator serves `<base>/obj/<uri>`); an unknown URL stays a URL. Fields
+//! the platform left out are left out, so that they show as differences (or, for drift, as "not
+//! reported") rather than as invented defaults.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::codes::{self, LessonKind};
-use crate::plan::{self, canonical};
-use crate::platform::facts::listing_status;
-use crate::platform::{Client, PlatformError, wire};
-use crate::state::{Audit, CourseRecord, ResourceRecord};
+use crate::plan::canonical;
+use crate::platform::wire;
+use crate::state::ResourceRecord;
 
+/// Why a platform answer cannot be read in catalog terms.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DriftError {
+pub enum MappingError {
     #[error("product {product_id}: the platform's answer has no `{field}`")]
     Missing {
         product_id: i64,
@@ -114,12 +92,12 @@ fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
 pub fn canonical_from_platform(
     version: &wire::QueriedVersion,
     uri_to_file: &dyn Fn(&str) -> Option<String>,
-) -> Result<Value, DriftError> {
+) -> Result<Value, MappingError> {
     let product_id = version.product_id.unwrap_or_default();
     let info = version
         .common_product_info
         .as_ref()
-        .ok_or(DriftError::Missing {
+        .ok_or(MappingError::Missing {
             product_id,
             field: "common_product_info",
         })?;
@@ -172,7 +150,7 @@ pub fn canonical_from_platform(
         let kind = f
             .fulfillment_type
             .and_then(LessonKind::from_fulfillment_type)
-            .ok_or(DriftError::UnknownLessonType {
+            .ok_or(MappingError::UnknownLessonType {
                 product_id,
                 index,
                 code: f.fulfillment_type,
@@ -241,7 +219,7 @@ pub fn canonical_from_platform(
 }
 
 /// `course_info` → the payload's `course`.
-fn course(c: &wire::CourseInfo, product_id: i64) -> Result<Value, DriftError> {
+fn course(c: &wire::CourseInfo, product_id: i64) -> Result<Value, MappingError> {
     let mut m = Map::new();
     insert_opt(&mut m, "course_num", c.course_num.map(|v| json!(v)));
     insert_opt(&mut m, "teacher_id", c.teacher_id.as_deref().map(text));
@@ -260,7 +238,7 @@ fn course(c: &wire::CourseInfo, product_id: i64) -> Result<Value, DriftError> {
                     r.rest_not_learn_info.as_ref().map(|i| i.rest_percent) })
             }
             t if t == codes::REFUND_FIXED.1 => json!({ codes::REFUND_FIXED.0: r.fixed }),
-            code => return Err(DriftError::UnknownRefund { product_id, code }),
+            code => return Err(MappingError::UnknownRefund { product_id, code }),
         };
         m.insert("refund".into(), refund);
     }
@@ -274,264 +252,14 @@ fn course(c: &wire::CourseInfo, product_id: i64) -> Result<Value, DriftError> {
     Ok(Value::Object(m))
 }
 
-/// Version of `drift --format json`.
-pub const FORMAT_VERSION: u32 = 1;
-
-/// The pseudo-path of a listing difference among a course's changes.
-pub const LISTED_PATH: &str = "listed";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Changed,
-    Listing,
-    Missing,
-    Pending,
-}
-
-/// One field where the platform and the last approved payload differ.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    pub path: String,
-    pub platform: Option<Value>,
-    pub applied: Option<Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CourseDrift {
-    pub course_id: String,
-    pub product_id: i64,
-    pub kind: Kind,
-    pub changes: Vec<Change>,
-    /// A modify of this course is in review.
-    pub pending: bool,
-    /// The live version in canonical form (for `plan --refresh`), when there is one.
-    #[serde(skip)]
-    pub platform_payload: Option<Value>,
-    /// The platform's listing, when it said.
-    #[serde(skip)]
-    pub platform_listed: Option<bool>,
-}
-
-impl CourseDrift {
-    /// Whether this entry is drift (anything but a modify pending review).
-    pub fn is_drift(&self) -> bool {
-        self.kind != Kind::Pending
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Report {
-    pub format_version: u32,
-    /// By course_id.
-    pub courses: Vec<CourseDrift>,
-    /// Courses whose platform view could not be read (an unknown code); not compared.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<CourseError>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CourseError {
-    pub course_id: String,
-    pub message: String,
-}
-
-impl Report {
-    pub fn count(&self, pred: impl Fn(&CourseDrift) -> bool) -> usize {
-        self.courses.iter().filter(|c| pred(c)).count()
-    }
-
-    /// `Drift: N courses differ, M pending review, K unknown to the platform.`
-    pub fn summary_line(&self) -> String {
-        let differ = self.count(|c| matches!(c.kind, Kind::Changed | Kind::Listing));
-        let pending = self.count(|c| c.pending);
-        let missing = self.count(|c| c.kind == Kind::Missing);
-        format!(
-            "Drift: {differ} course{} differ{}, {pending} pending review, {missing} unknown to the platform.",
-            if differ == 1 { "" } else { "s" },
-            if differ == 1 { "s" } else { "" },
-        )
-    }
-
-    pub fn has_drift(&self) -> bool {
-        self.courses.iter().any(CourseDrift::is_drift)
-    }
-}
-
-/// Whether the platform may know `record`'s product: it has an id that is not a dead first add
-/// (a rejected first add's id is void, platform-api.md §5.1).
-pub fn is_checked(record: &CourseRecord) -> bool {
-    record.product_id.is_some()
-        && !(record.audit == Audit::Rejected && record.approved_hash.is_none())
-}
-
-/// The platform's listing from the live version's `product_status.status` (1 listed,
-/// 2 delisted, platform-api.md §5.4 [I]); `None` when it says neither.
-pub fn listed_of(version: &wire::QueriedVersion) -> Option<bool> {
-    match version.product_status.as_ref()?.status? {
-        listing_status::LIST => Some(true),
-        listing_status::DELIST => Some(false),
-        _ => None,
-    }
-}
-
-fn parse(payload: Option<&str>) -> Option<Value> {
-    payload.and_then(|p| serde_json::from_str(p).ok())
-}
-
-fn changes(applied: Option<&Value>, platform: &Value) -> Vec<Change> {
-    plan::field_changes(applied, platform)
-        .into_iter()
-        .map(|f| Change {
-            path: f.path,
-            platform: f.new,
-            applied: f.old,
-        })
-        .collect()
-}
-
-/// One course: its record against what `query` answered for its product (`None`: nothing).
-/// `Ok(None)` when there is nothing to report.
-pub fn compare(
-    record: &CourseRecord,
-    queried: Option<&wire::QueriedProduct>,
-    uri_to_file: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<CourseDrift>, DriftError> {
-    let Some(product_id) = record.product_id.filter(|_| is_checked(record)) else {
-        return Ok(None);
-    };
-    let approved = parse(record.approved_payload.as_deref());
-    let pending = record.audit == Audit::InReview && approved.is_some();
-    let mut drift = CourseDrift {
-        course_id: record.course_id.clone(),
-        product_id,
-        kind: Kind::Missing,
-        changes: Vec::new(),
-        pending,
-        platform_payload: None,
-        platform_listed: None,
-    };
-    let live = queried.and_then(|q| q.product_on_shelf.as_ref());
-    let Some(approved) = approved else {
-        // In its first review: nothing live to compare, but the platform must know the id.
-        return Ok(queried.is_none().then_some(drift));
-    };
-    let Some(live) = live else {
-        return Ok(Some(drift));
-    };
-    let platform = canonical_from_platform(live, uri_to_file)?;
-    drift.changes = changes(Some(&approved), &platform);
-    drift.platform_listed = listed_of(live);
-    let content = !drift.changes.is_empty();
-    let listing = drift.platform_listed.is_some_and(|l| l != record.listed);
-    if listing {
-        drift.changes.push(Change {
-            path: LISTED_PATH.into(),
-            platform: drift.platform_listed.map(Value::Bool),
-            applied: Some(Value::Bool(record.listed)),
-        });
-    }
-    drift.kind = if content {
-        Kind::Changed
-    } else if listing {
-        Kind::Listing
-    } else if pending {
-        drift.changes = changes(parse(record.payload.as_deref()).as_ref(), &platform);
-        Kind::Pending
-    } else {
-        return Ok(None);
-    };
-    drift.platform_payload = Some(platform);
-    Ok(Some(drift))
-}
-
-/// Queries every checked course of `courses` (full records: the approved payloads are needed)
-/// and compares each. Calls only the read endpoint `query`, in batches of at most 500.
-pub async fn check(
-    client: &Client,
-    courses: &BTreeMap<String, CourseRecord>,
-    resources: &HashMap<(String, i64), ResourceRecord>,
-) -> Result<Report, PlatformError> {
-    let mut ids: Vec<i64> = courses
-        .values()
-        .filter(|r| is_checked(r))
-        .filter_map(|r| r.product_id)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let answered: HashMap<i64, wire::QueriedProduct> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        client
-            .query(&ids)
-            .await?
-            .into_iter()
-            .filter_map(|p| Some((p.product_id()?, p)))
-            .collect()
-    };
-    let files = file_values(resources);
-    let lookup = |uri: &str| files.get(uri).cloned();
-    let mut report = Report {
-        format_version: FORMAT_VERSION,
-        ..Report::default()
-    };
-    for record in courses.values() {
-        let queried = record.product_id.and_then(|id| answered.get(&id));
-        match compare(record, queried, &lookup) {
-            Ok(Some(d)) => report.courses.push(d),
-            Ok(None) => {}
-            Err(e) => report.errors.push(CourseError {
-                course_id: record.course_id.clone(),
-                message: e.to_string(),
-            }),
-        }
-    }
-    Ok(report)
-}
-
-/// Folds drift into a planner's view of state (`plan --refresh`), so that the plan puts the
-/// platform back to the catalog: a drifted course's payload becomes the platform's (content
-/// drift plans a modify, page drift a path-only change), its listing the platform's, and a
-/// product the platform no longer knows is forgotten (planned as an add). `full` supplies the
-/// complete record of a course the view holds without payloads.
-pub fn fold_into(
-    view: &mut plan::StateView,
-    report: &Report,
-    full: &BTreeMap<String, CourseRecord>,
-) {
-    for d in report.courses.iter().filter(|d| d.is_drift()) {
-        if d.kind == Kind::Missing {
-            view.courses.remove(&d.course_id);
-            continue;
-        }
-        let Some(record) = full.get(&d.course_id) else {
-            continue;
-        };
-        let r = view
-            .courses
-            .entry(d.course_id.clone())
-            .or_insert_with(|| record.clone());
-        if d.kind == Kind::Changed
-            && let Some(platform) = &d.platform_payload
-            && d.changes.iter().any(|c| c.path != LISTED_PATH)
-        {
-            r.payload = Some(platform.to_string());
-            r.payload_hash = Some(canonical::hash(platform));
-        }
-        if let Some(listed) = d.platform_listed {
-            r.listed = listed;
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
     use crate::platform::wire::{Envelope, QueryData};
 
-    fn lookup(uri: &str) -> Option<String> {
+    pub(crate) fn lookup(uri: &str) -> Option<String> {
         match uri {
             "product/resource/v1" => Some("sha256:aaaa".into()),
             "tos-cn-i-b2i6zad4el/cover1" => Some("sha256:cccc".into()),
@@ -588,7 +316,7 @@ mod tests {
     }
 
     /// A `query` answer shaped like the emulator's, with every field of the canonical form.
-    const ANSWER: &str = r#"{"err_no":0,"data":{"products":[{"product_on_shelf":{
+    pub(crate) const ANSWER: &str = r#"{"err_no":0,"data":{"products":[{"product_on_shelf":{
         "product_id":"77","product_type":1,
         "common_product_info":{"appid":"tt","first_class":10000,"second_class":10100,
           "title":" Python 入门 ","purchase_precaution":"须知\n","industry_type":1,
@@ -680,7 +408,7 @@ mod tests {
         let v = version(&ANSWER.replace(r#""fulfillment_type":"4""#, r#""fulfillment_type":9"#));
         assert_eq!(
             canonical_from_platform(&v, &lookup),
-            Err(DriftError::UnknownLessonType {
+            Err(MappingError::UnknownLessonType {
                 product_id: 77,
                 index: 1,
                 code: Some(9)
@@ -689,7 +417,7 @@ mod tests {
         let v = version(&ANSWER.replace(r#"{"type":2,"rest_not_learn_info""#, r#"{"type":9,"x""#));
         assert_eq!(
             canonical_from_platform(&v, &lookup),
-            Err(DriftError::UnknownRefund {
+            Err(MappingError::UnknownRefund {
                 product_id: 77,
                 code: 9
             })
@@ -700,59 +428,8 @@ mod tests {
         };
         assert!(matches!(
             canonical_from_platform(&v, &lookup),
-            Err(DriftError::Missing { product_id: 5, .. })
+            Err(MappingError::Missing { product_id: 5, .. })
         ));
-    }
-
-    fn record(audit: Audit, approved: Option<&Value>) -> CourseRecord {
-        CourseRecord {
-            course_id: "py-101".into(),
-            title: "t".into(),
-            product_id: Some(77),
-            audit,
-            reject_reason: None,
-            listed: true,
-            payload: approved.map(Value::to_string),
-            payload_hash: approved.map(canonical::hash),
-            approved_payload: approved.map(Value::to_string),
-            approved_hash: approved.map(canonical::hash),
-            first_applied_at: None,
-            last_applied_at: None,
-            updated_at: 0,
-            lesson_audits: None,
-        }
-    }
-
-    #[test]
-    fn compare_skips_dead_ids_and_first_reviews_and_reports_missing_products() {
-        let e: Envelope<QueryData> = serde_json::from_str(ANSWER).unwrap();
-        let queried = &e.data.unwrap().products[0];
-        let live =
-            canonical_from_platform(queried.product_on_shelf.as_ref().unwrap(), &lookup).unwrap();
-        // A rejected first add: its id is dead, never asked about.
-        let dead = record(Audit::Rejected, None);
-        assert!(!is_checked(&dead));
-        assert_eq!(compare(&dead, None, &lookup), Ok(None));
-        // In its first review: nothing to compare, unless the platform lost the product.
-        let first = record(Audit::InReview, None);
-        assert_eq!(compare(&first, Some(queried), &lookup), Ok(None));
-        let missing = compare(&first, None, &lookup).unwrap().unwrap();
-        assert_eq!(missing.kind, Kind::Missing);
-        // Approved and unchanged: nothing; unknown to the platform: missing.
-        let approved = record(Audit::Approved, Some(&live));
-        assert_eq!(compare(&approved, Some(queried), &lookup), Ok(None));
-        assert_eq!(
-            compare(&approved, None, &lookup).unwrap().unwrap().kind,
-            Kind::Missing
-        );
-        // Delisted in state, listed on the platform: listing drift.
-        let delisted = CourseRecord {
-            listed: false,
-            ..approved.clone()
-        };
-        let d = compare(&delisted, Some(queried), &lookup).unwrap().unwrap();
-        assert_eq!(d.kind, Kind::Listing);
-        assert_eq!(d.platform_listed, Some(true));
     }
 
     #[test]
