@@ -43,16 +43,29 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
     );
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 90s, 10m or 1h"))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let longest = crate::settings::bounds::WAIT_TIMEOUT;
+    let too_long = || {
+        format!(
+            "`{text}` is longer than the longest wait, {}h (7 days)",
+            longest.as_secs() / 3600
+        )
+    };
+    let n: u64 = match digits.parse() {
+        Ok(n) => n,
+        // All digits, yet no u64: too many of them.
+        Err(_) if !digits.is_empty() => return Err(too_long()),
+        Err(_) => return Err(format!("`{text}` is not a duration like 90s, 10m or 1h")),
+    };
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(format!("`{text}` is not a duration like 90s, 10m or 1h")),
     };
-    Ok(Duration::from_secs(seconds))
+    match n.checked_mul(scale).map(Duration::from_secs) {
+        Some(d) if d <= longest => Ok(d),
+        _ => Err(too_long()),
+    }
 }
 
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
@@ -251,6 +264,16 @@ mod tests {
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         for bad in ["", "m", "1d", "1.5h", "-1s", "10 m"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("168h"), Ok(Duration::from_hours(168)));
+        for huge in [
+            "169h",
+            "18446744073709551615h",
+            "99999999999999999999",
+            "10081m",
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains("longest wait, 168h"), "{huge}: {e}");
         }
         assert_eq!(show_duration(Duration::from_mins(30)), "30m");
         assert_eq!(show_duration(Duration::from_secs(90)), "90s");

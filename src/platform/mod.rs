@@ -157,9 +157,24 @@ impl Client {
                 message: "concurrency must be at least 1".into(),
             });
         }
-        if !(config.max_qps > 0.0 && config.max_qps.is_finite()) {
+        let qps = settings::bounds::MAX_QPS;
+        if !qps.contains(&config.max_qps) {
             return Err(PlatformError::Config {
-                message: "max_qps must be a positive number".into(),
+                message: format!(
+                    "max_qps must be between {} and {}, not {}",
+                    qps.start(),
+                    qps.end(),
+                    config.max_qps
+                ),
+            });
+        }
+        let longest = Duration::from_secs(*settings::bounds::REQUEST_TIMEOUT_SECS.end());
+        if config.request_timeout.is_zero() || config.request_timeout > longest {
+            return Err(PlatformError::Config {
+                message: format!(
+                    "the request timeout must be more than 0 and at most {} seconds",
+                    longest.as_secs()
+                ),
             });
         }
         let http = reqwest::Client::builder()

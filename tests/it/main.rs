@@ -5,6 +5,7 @@ mod apply_faults;
 mod drift;
 mod emulator;
 mod import;
+mod no_panic;
 mod plan;
 mod platform;
 mod refresh;
