@@ -10,8 +10,6 @@
 //! - The course file written is built from the canonical payload alone (plus `course_id` and
 //!   `listed`), and uses only keys the validator knows (`catalog::raw`).
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
 
 use crate::catalog::codes;
@@ -138,47 +136,14 @@ pub fn record(adopted: &Adopted, now: i64) -> CourseRecord {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The course file writer.
+// The course file writer (toml_edit: escaping, quoting of keys and the layout are its job).
 
-/// A TOML string literal for `s`: escaped as TOML requires, anything else (Chinese) kept as is.
-fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A TOML key: bare when it can be, quoted otherwise.
-fn key(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
-    } else {
-        string(k)
-    }
-}
-
-/// A scalar JSON value as TOML (strings, integers, booleans); `None` for anything else.
-fn scalar(v: &Value) -> Option<String> {
+/// A scalar JSON value as a TOML value (strings, integers, booleans); `None` for anything else.
+fn scalar(v: &Value) -> Option<toml_edit::Value> {
     match v {
-        Value::String(s) => Some(string(s)),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) if n.is_i64() => Some(n.to_string()),
+        Value::String(s) => Some(s.as_str().into()),
+        Value::Bool(b) => Some((*b).into()),
+        Value::Number(n) => n.as_i64().map(Into::into),
         _ => None,
     }
 }
@@ -203,40 +168,61 @@ pub fn china_datetime(ms: i64) -> Option<String> {
     })
 }
 
-/// Writes a table's keys, in `order`, each present scalar on its own line. `files` are the keys
+/// Puts a table's keys, in `order`, each present scalar as a key of `out`. `files` are the keys
 /// that hold file references: they get [`HOSTED_COMMENT`] when their value is a URL.
-fn keys(out: &mut String, table: &Value, order: &[&str], files: &[&str]) {
+fn keys(out: &mut toml_edit::Table, table: &Value, order: &[&str], files: &[&str]) {
     for k in order {
         let Some(v) = table.get(*k) else { continue };
-        let Some(text) = scalar(v) else { continue };
-        let _ = write!(out, "{} = {text}", key(k));
+        let Some(mut value) = scalar(v) else { continue };
         if files.contains(k) && v.as_str().is_some_and(|s| s.contains("://")) {
-            let _ = write!(out, "  {HOSTED_COMMENT}");
+            value.decor_mut().set_suffix(format!("  {HOSTED_COMMENT}"));
         }
-        out.push('\n');
+        out.insert(k, toml_edit::Item::Value(value));
     }
+}
+
+/// A `[name]` table, set apart from what precedes it by a blank line.
+fn table() -> toml_edit::Table {
+    let mut t = toml_edit::Table::new();
+    t.decor_mut().set_prefix("\n");
+    t
+}
+
+/// A TOML date or datetime value written as `text` (parsed as a value, so it keeps its form,
+/// such as milliseconds written as `.500`).
+fn datetime(text: &str) -> Option<toml_edit::Value> {
+    text.parse::<toml_edit::Value>()
+        .ok()
+        .filter(toml_edit::Value::is_datetime)
+        .map(|v| v.decorated(" ", ""))
 }
 
 /// The course file for `adopted`, in the format of docs/catalog-format.md.
 pub fn course_file(adopted: &Adopted) -> Result<String, AdoptError> {
+    use toml_edit::{ArrayOfTables, InlineTable, Item};
     let p = &adopted.payload;
     let unwritable = |field: &'static str, value: &Value| AdoptError::Unwritable {
         product_id: adopted.product_id,
         field,
         value: value.to_string(),
     };
-    let mut out = format!(
-        "# Dumped by `coursesync dump` from product {} ({}).\n",
-        adopted.product_id,
-        if adopted.approved {
-            "its live version"
-        } else {
-            "the version in review: nothing is live yet"
-        }
-    );
-    let _ = writeln!(out, "course_id = {}", string(&adopted.course_id));
+    let mut doc = toml_edit::DocumentMut::new();
+    doc.insert("course_id", toml_edit::value(adopted.course_id.as_str()));
+    doc.key_mut("course_id")
+        .expect("just inserted")
+        .leaf_decor_mut()
+        .set_prefix(format!(
+            "# Dumped by `coursesync dump` from product {} ({}).\n",
+            adopted.product_id,
+            if adopted.approved {
+                "its live version"
+            } else {
+                "the version in review: nothing is live yet"
+            }
+        ));
+    let top = doc.as_table_mut();
     keys(
-        &mut out,
+        top,
         p,
         &[
             "title",
@@ -247,12 +233,12 @@ pub fn course_file(adopted: &Adopted) -> Result<String, AdoptError> {
         ],
         &["cover"],
     );
-    let _ = writeln!(out, "listed = {}", adopted.listed);
+    top.insert("listed", toml_edit::value(adopted.listed));
 
     if let Some(price) = p.get("price") {
-        out.push_str("\n[price]\n");
+        let mut t = table();
         keys(
-            &mut out,
+            &mut t,
             price,
             &[
                 "unit",
@@ -263,81 +249,75 @@ pub fn course_file(adopted: &Adopted) -> Result<String, AdoptError> {
             ],
             &[],
         );
+        top.insert("price", Item::Table(t));
     }
     if let Some(page) = p.get(canonical::PAGE_KEY) {
-        out.push_str("\n[page]\n");
-        keys(&mut out, page, &["path"], &[]);
+        let mut t = table();
+        keys(&mut t, page, &["path"], &[]);
         if let Some(query) = page.get("query").and_then(Value::as_object)
             && !query.is_empty()
         {
-            let mut pairs = Vec::new();
+            let mut inline = InlineTable::new();
             for (k, v) in query {
-                pairs.push(format!(
-                    "{} = {}",
-                    key(k),
-                    scalar(v).ok_or_else(|| unwritable("page.query", v))?
-                ));
+                inline.insert(k, scalar(v).ok_or_else(|| unwritable("page.query", v))?);
             }
-            let _ = writeln!(out, "query = {{ {} }}", pairs.join(", "));
+            t.insert("query", toml_edit::value(inline));
+        }
+        top.insert("page", Item::Table(t));
+    }
+    for (name, order, files) in [
+        (
+            "lessons",
+            &["name", "type", "file", "text"][..],
+            &["file"][..],
+        ),
+        (
+            "details",
+            &["text", "image", "rich_text"][..],
+            &["image"][..],
+        ),
+    ] {
+        let mut array = ArrayOfTables::new();
+        for item in p.get(name).and_then(Value::as_array).into_iter().flatten() {
+            let mut t = table();
+            keys(&mut t, item, order, files);
+            array.push(t);
+        }
+        if !array.is_empty() {
+            top.insert(name, Item::ArrayOfTables(array));
         }
     }
-    for lesson in p
-        .get("lessons")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.push_str("\n[[lessons]]\n");
-        keys(
-            &mut out,
-            lesson,
-            &["name", "type", "file", "text"],
-            &["file"],
-        );
-    }
-    for detail in p
-        .get("details")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.push_str("\n[[details]]\n");
-        keys(
-            &mut out,
-            detail,
-            &["text", "image", "rich_text"],
-            &["image"],
-        );
-    }
     if let Some(anchor) = p.get("anchor") {
-        out.push_str("\n[anchor]\n");
-        keys(&mut out, anchor, &["title"], &[]);
+        let mut t = table();
+        keys(&mut t, anchor, &["title"], &[]);
+        top.insert("anchor", Item::Table(t));
     }
     if let Some(gift) = p.get("gift") {
-        out.push_str("\n[gift]\n");
+        let mut t = table();
         let code = gift.get("type").cloned().unwrap_or(Value::Null);
         let kind = codes::GIFT_KINDS
             .iter()
             .find(|(_, c)| code.as_i64() == Some(*c))
             .map(|(name, _)| *name)
             .ok_or_else(|| unwritable("gift.type", &code))?;
-        let _ = writeln!(out, "type = {}", string(kind));
-        keys(&mut out, gift, &["name", "num"], &[]);
+        t.insert("type", toml_edit::value(kind));
+        keys(&mut t, gift, &["name", "num"], &[]);
         if let Some(pics) = gift.get("pics").and_then(Value::as_array)
             && !pics.is_empty()
         {
-            let pics: Vec<String> = pics
+            let pics: toml_edit::Array = pics
                 .iter()
                 .map(|v| scalar(v).ok_or_else(|| unwritable("gift.pics", v)))
                 .collect::<Result<_, _>>()?;
-            let _ = writeln!(out, "pics = [{}]", pics.join(", "));
+            t.insert("pics", toml_edit::value(pics));
         }
-        keys(&mut out, gift, &["send_back_on_refund", "policy_desc"], &[]);
+        keys(&mut t, gift, &["send_back_on_refund", "policy_desc"], &[]);
+        top.insert("gift", Item::Table(t));
     }
     if let Some(course) = p.get("course") {
-        out.push_str("\n[course]\n");
+        let mut t = table();
         keys(
-            &mut out,
+            &mut t,
             course,
             &["teacher_id", "institution_id", "course_num"],
             &[],
@@ -350,30 +330,36 @@ pub fn course_file(adopted: &Adopted) -> Result<String, AdoptError> {
             let value = value
                 .as_i64()
                 .ok_or_else(|| unwritable("course.refund", value))?;
-            let _ = writeln!(out, "refund = {{ {} = {value} }}", key(form));
+            let mut inline = InlineTable::new();
+            inline.insert(form, value.into());
+            t.insert("refund", toml_edit::value(inline));
         }
         if let Some(v) = course.get("valid_until") {
-            // A bare TOML date, written unquoted: it must be exactly one.
+            // A bare TOML date: it must be exactly one.
             let date = v
                 .as_str()
                 .filter(|s| {
                     s.parse::<toml::value::Datetime>()
                         .is_ok_and(|d| d.date.is_some() && d.time.is_none() && s.len() == 10)
                 })
+                .and_then(datetime)
                 .ok_or_else(|| unwritable("course.valid_until", v))?;
-            let _ = writeln!(out, "valid_until = {date}");
+            t.insert("valid_until", Item::Value(date));
         }
         for (field, name) in [("course.start", "start"), ("course.end", "end")] {
             if let Some(v) = course.get(name) {
                 let at = v
                     .as_i64()
                     .and_then(china_datetime)
+                    .as_deref()
+                    .and_then(datetime)
                     .ok_or_else(|| unwritable(field, v))?;
-                let _ = writeln!(out, "{name} = {at}");
+                t.insert(name, Item::Value(at));
             }
         }
+        top.insert("course", Item::Table(t));
     }
-    Ok(out)
+    Ok(doc.to_string())
 }
 
 #[cfg(test)]
@@ -384,14 +370,14 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_and_chinese_kept() {
-        assert_eq!(string("Python 入门"), "\"Python 入门\"");
-        assert_eq!(string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
-        let parsed: toml::Table = format!("k = {}", string("引号\"\\\n\t<b>x</b>"))
-            .parse()
-            .unwrap();
-        assert_eq!(parsed["k"].as_str(), Some("引号\"\\\n\t<b>x</b>"));
-        assert_eq!(key("channel"), "channel");
-        assert_eq!(key("a.b"), "\"a.b\"");
+        let mut a = adopted();
+        a.payload["title"] = json!("引号\"\\\n\t<b>x</b>\u{1}");
+        a.payload["page"]["query"] = json!({"a.b": "x", "channel": "课程"});
+        let text = course_file(&a).unwrap();
+        let parsed: toml::Table = text.parse().unwrap();
+        assert_eq!(parsed["title"].as_str(), Some("引号\"\\\n\t<b>x</b>\u{1}"));
+        assert_eq!(parsed["page"]["query"]["a.b"].as_str(), Some("x"));
+        assert!(text.contains("\"课程\""), "Chinese is kept as is: {text}");
     }
 
     #[test]

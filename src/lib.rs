@@ -5,6 +5,34 @@
 //! The modules follow the data's journey: [`settings`] → [`catalog`] (TOML → validated model) →
 //! [`state`] (SQLite) → [`plan`] (pure diff) → [`platform`] (HTTP client) → [`apply`].
 //! [`emulator`] is an independent implementation of the platform for tests and local runs.
+//!
+//! Each command is a function in [`ops`] that returns a value; the command line ([`cli`]) only
+//! parses arguments and renders. Validating and planning the sample catalog from Rust code:
+//!
+//! ```
+//! use std::path::Path;
+//! use coursesync::{ops, settings::Settings};
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! let state = tempfile::tempdir()?;
+//! let text = format!(
+//!     "[app]\nappid = \"tt_local_app\"\nenvironment = \"local\"\n\
+//!      [catalog]\ndir = \"catalog\"\n[state]\npath = {:?}\n",
+//!     state.path().join("coursesync.db")
+//! );
+//! // Relative paths are relative to the settings file's directory: here the repository root.
+//! let settings = Settings::parse(Path::new(env!("CARGO_MANIFEST_DIR")).join("coursesync.toml").as_path(), &text)?;
+//!
+//! let loaded = ops::validate::validate(&settings)?;
+//! assert_eq!(loaded.errors(), 0);
+//! assert_eq!(loaded.catalog.courses.len(), 7);
+//!
+//! let plan = ops::plan::plan(&settings, &ops::plan::Request::default())?;
+//! assert_eq!(plan.summary.add, 7); // a fresh state: every course is new
+//! println!("{}", plan.summary.line());
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod adopt;
 pub mod apply;
@@ -12,6 +40,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod drift;
+pub mod duration;
 pub mod emulator;
 pub mod error;
 pub mod events;

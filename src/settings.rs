@@ -33,7 +33,6 @@ pub const SANDBOX_BASE: &str = "https://open-sandbox.douyin.com";
 /// overflow, no endless wait, no request interval longer than anyone would wait for.
 pub mod bounds {
     use std::ops::RangeInclusive;
-    use std::time::Duration;
 
     /// Requests in flight.
     pub const CONCURRENCY: RangeInclusive<u64> = 1..=256;
@@ -43,8 +42,8 @@ pub mod bounds {
     pub const UPLOAD_TIMEOUT_SECS: RangeInclusive<u64> = 1..=7 * 24 * 3600;
     /// Seconds one HTTP request may take: up to an hour.
     pub const REQUEST_TIMEOUT_SECS: RangeInclusive<u64> = 1..=3600;
-    /// The longest `apply --wait --timeout`: 7 days (audits take minutes to days).
-    pub const WAIT_TIMEOUT: Duration = Duration::from_hours(7 * 24);
+    // Durations on the command line (`apply --timeout`, the emulator's) are bounded by
+    // `crate::duration::MAX`.
 }
 
 #[derive(Debug, thiserror::Error)]

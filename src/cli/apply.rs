@@ -31,41 +31,9 @@ pub struct Args {
     /// exit 1 if any is rejected or the wait times out.
     #[arg(long)]
     pub wait: bool,
-    /// How long `--wait` waits at most: `90s`, `10m`, `1h`.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration, requires = "wait")]
+    /// How long `--wait` waits at most: `90s`, `10m`, `1h` (at most 366 days).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::duration::parse, requires = "wait")]
     pub timeout: Duration,
-}
-
-/// `90s`, `10m`, `1h`, or bare seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (digits, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let longest = crate::settings::bounds::WAIT_TIMEOUT;
-    let too_long = || {
-        format!(
-            "`{text}` is longer than the longest wait, {}h (7 days)",
-            longest.as_secs() / 3600
-        )
-    };
-    let n: u64 = match digits.parse() {
-        Ok(n) => n,
-        // All digits, yet no u64: too many of them.
-        Err(_) if !digits.is_empty() => return Err(too_long()),
-        Err(_) => return Err(format!("`{text}` is not a duration like 90s, 10m or 1h")),
-    };
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(format!("`{text}` is not a duration like 90s, 10m or 1h")),
-    };
-    match n.checked_mul(scale).map(Duration::from_secs) {
-        Some(d) if d <= longest => Ok(d),
-        _ => Err(too_long()),
-    }
 }
 
 pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
@@ -158,7 +126,7 @@ fn show_wait(w: &WaitReport) -> bool {
     if !w.still_in_review.is_empty() {
         println!(
             "Timed out after {}; still in review: {}.",
-            show_duration(w.timeout),
+            crate::duration::show(w.timeout),
             w.still_in_review
                 .iter()
                 .cloned()
@@ -170,18 +138,6 @@ fn show_wait(w: &WaitReport) -> bool {
         println!("All {} course(s) approved.", w.waited_for.len());
     }
     w.all_approved()
-}
-
-/// `1h`, `10m`, `90s`: the largest unit that divides it.
-pub fn show_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 && s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else if s >= 60 && s.is_multiple_of(60) {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
 }
 
 /// Successful courses listed one by one, at most.
@@ -249,34 +205,5 @@ fn report(plan: &Plan, outcome: &Outcome) {
             out,
             "Every result so far is recorded in state; fix the failures and run apply again to finish."
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_mins(10)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_hours(1)));
-        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
-        for bad in ["", "m", "1d", "1.5h", "-1s", "10 m"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-        assert_eq!(parse_duration("168h"), Ok(Duration::from_hours(168)));
-        for huge in [
-            "169h",
-            "18446744073709551615h",
-            "99999999999999999999",
-            "10081m",
-        ] {
-            let e = parse_duration(huge).unwrap_err();
-            assert!(e.contains("longest wait, 168h"), "{huge}: {e}");
-        }
-        assert_eq!(show_duration(Duration::from_mins(30)), "30m");
-        assert_eq!(show_duration(Duration::from_secs(90)), "90s");
-        assert_eq!(show_duration(Duration::from_hours(2)), "2h");
     }
 }

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::emulator::{CallRecord, Config, Emulator, FaultSpec, parse_duration};
+use crate::duration::parse as parse_duration;
+use crate::emulator::{CallRecord, Config, Emulator, FaultSpec};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]

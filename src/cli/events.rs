@@ -73,7 +73,7 @@ impl Events for Terminal {
             Event::WaitStarted { courses, timeout } => {
                 println!(
                     "Waiting up to {} for the audit of {courses} course(s)…",
-                    super::apply::show_duration(timeout),
+                    crate::duration::show(timeout),
                 );
             }
             Event::Refreshed(report) => {

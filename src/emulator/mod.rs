@@ -110,35 +110,6 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// Parses `500ms`, `2s`, `1m` (and a bare number of seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 500ms, 2s, 1m"))?;
-    let millis = match unit {
-        "ms" => Some(n),
-        "s" => n.checked_mul(1000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        _ => return Err(format!("`{s}` is not a duration like 500ms, 2s, 1m")),
-    };
-    match millis.map(Duration::from_millis) {
-        Some(d) if d <= MAX_DURATION => Ok(d),
-        _ => Err(format!(
-            "`{s}` is longer than the emulator's longest duration, {}h (30 days)",
-            MAX_DURATION.as_secs() / 3600
-        )),
-    }
-}
-
-/// The longest duration the emulator's flags take (`--audit-delay`, `--token-ttl`,
-/// `--revoke-tokens-every`): 30 days, so every deadline it computes stays in range.
-pub const MAX_DURATION: Duration = Duration::from_hours(30 * 24);
-
 /// Entry point: [`Emulator::start`].
 pub struct Emulator;
 
@@ -239,26 +210,5 @@ impl Running {
 
     pub(crate) fn shared(&self) -> Arc<model::Shared> {
         Arc::clone(&self.shared)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_are_bounded_and_never_overflow() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("720h"), Ok(MAX_DURATION));
-        for bad in [
-            "721h",
-            "18446744073709551615h",
-            "18446744073709551615m",
-            "2d",
-            "x",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
     }
 }

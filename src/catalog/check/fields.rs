@@ -1,335 +1,14 @@
-//! Reads course files and turns each into a validated [`Course`], collecting every finding.
-//! One function per concern; the rules themselves are named in `rules.rs`.
+//! The field rules: one method per part of a course file (platform-api.md §5.1, seed 003).
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
-use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
-use toml::value::Datetime;
-
-use super::categories;
-use super::codes::{self, Delivery, LessonKind};
-use super::diagnostics::{Diagnostic, Location, Related, Severity, line_col};
-use super::model::{
-    Course, CourseParams, Detail, FileRef, Gift, Lesson, Page, Price, PriceForm, Refund,
+use super::{
+    BTreeMap, Checker, CourseParams, Delivery, Detail, Gift, Lesson, LessonKind, Num, Page, Price,
+    PriceForm, RawCourseParams, RawDetail, RawGift, RawLesson, RawPage, RawPrice, Refund, S,
+    categories, codes, limits, rules,
 };
-use super::raw::{
-    Num, RawCourse, RawCourseParams, RawDetail, RawGift, RawLesson, RawPage, RawPrice, S,
-};
-use super::rules::{self, Rule, limits};
-
-/// China time: a TOML datetime without an offset, and a bare date, are read in +08:00
-/// (PRODUCT.md "Settled details").
-const CHINA_OFFSET_MINUTES: i16 = 8 * 60;
-
-/// What checking one course file produced.
-pub struct FileOutcome {
-    /// The course, when the file has no error.
-    pub course: Option<Course>,
-    /// The course_id and where it is written, when one was read (for the duplicate check).
-    pub id: Option<(String, Location)>,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// Resolves and caches where directories really lie, to keep files inside the catalog.
-pub struct FsContext {
-    root: PathBuf,
-    root_canonical: PathBuf,
-    dirs: HashMap<PathBuf, bool>,
-    /// The `stat` of every local file checked, by relative path (handed to the hasher).
-    pub stats: HashMap<String, crate::hashing::Meta>,
-}
-
-impl FsContext {
-    pub fn new(root: &Path) -> std::io::Result<FsContext> {
-        Ok(FsContext {
-            root: root.to_path_buf(),
-            root_canonical: root.canonicalize()?,
-            dirs: HashMap::new(),
-            stats: HashMap::new(),
-        })
-    }
-
-    /// Whether `dir` (an existing directory) resolves to a place inside the catalog.
-    fn dir_inside(&mut self, dir: &Path) -> bool {
-        if let Some(&inside) = self.dirs.get(dir) {
-            return inside;
-        }
-        let inside = dir
-            .canonicalize()
-            .is_ok_and(|c| c.starts_with(&self.root_canonical));
-        self.dirs.insert(dir.to_path_buf(), inside);
-        inside
-    }
-}
-
-/// Checks one course file. `display` is the path shown in findings.
-pub fn check_file(display: &Path, text: &str, fs: &mut FsContext) -> FileOutcome {
-    let mut ck = Checker {
-        file: display,
-        text,
-        fs,
-        diagnostics: Vec::new(),
-        errors: 0,
-    };
-    let raw = match toml::de::Deserializer::parse(text) {
-        Err(e) => {
-            ck.push_at(
-                rules::TOML_SYNTAX,
-                e.span().unwrap_or(0..0),
-                e.message().trim(),
-                None,
-            );
-            None
-        }
-        Ok(de) => match RawCourse::deserialize(de) {
-            Ok(raw) => Some(raw),
-            Err(e) => {
-                ck.schema_error(&e);
-                None
-            }
-        },
-    };
-    let (course, id) = match raw {
-        Some(raw) => {
-            let id = raw
-                .course_id
-                .as_ref()
-                .map(|s| (s.get_ref().clone(), ck.loc(s.span())));
-            (ck.course(&raw), id)
-        }
-        None => (None, None),
-    };
-    FileOutcome {
-        course,
-        id,
-        diagnostics: ck.diagnostics,
-    }
-}
-
-/// The duplicate-id check across files: every later definition points at the first.
-pub fn duplicate_ids(ids: &[(String, Location)]) -> Vec<Diagnostic> {
-    let mut first: HashMap<&str, &Location> = HashMap::new();
-    let mut out = Vec::new();
-    for (id, loc) in ids {
-        match first.get(id.as_str()) {
-            None => {
-                first.insert(id, loc);
-            }
-            Some(prev) => out.push(Diagnostic {
-                code: rules::COURSE_ID_DUPLICATE.code,
-                severity: Severity::Error,
-                message: format!(
-                    "course_id {id:?} is already used by {}:{}:{}",
-                    prev.file.display(),
-                    prev.line,
-                    prev.col
-                ),
-                location: loc.clone(),
-                hint: Some(rules::COURSE_ID_DUPLICATE.hint.into()),
-                related: vec![Related {
-                    location: (*prev).clone(),
-                    message: "first defined here".into(),
-                }],
-            }),
-        }
-    }
-    out
-}
-
-struct Checker<'a> {
-    file: &'a Path,
-    text: &'a str,
-    fs: &'a mut FsContext,
-    diagnostics: Vec<Diagnostic>,
-    errors: usize,
-}
 
 impl Checker<'_> {
-    fn loc(&self, span: Range<usize>) -> Location {
-        let (line, col) = line_col(self.text, span.start);
-        Location {
-            file: self.file.to_path_buf(),
-            line,
-            col,
-            span,
-        }
-    }
-
-    fn push_at(
-        &mut self,
-        rule: &'static Rule,
-        span: Range<usize>,
-        message: &str,
-        hint: Option<String>,
-    ) {
-        if rule.severity == Severity::Error {
-            self.errors += 1;
-        }
-        self.diagnostics.push(Diagnostic {
-            code: rule.code,
-            severity: rule.severity,
-            message: message.to_string(),
-            location: self.loc(span),
-            hint: Some(hint.unwrap_or_else(|| rule.hint.to_string())),
-            related: Vec::new(),
-        });
-    }
-
-    fn push(&mut self, rule: &'static Rule, span: Range<usize>, message: impl AsRef<str>) {
-        self.push_at(rule, span, message.as_ref(), None);
-    }
-
-    fn push_hint(
-        &mut self,
-        rule: &'static Rule,
-        span: Range<usize>,
-        message: impl AsRef<str>,
-        hint: String,
-    ) {
-        self.push_at(rule, span, message.as_ref(), Some(hint));
-    }
-
-    fn schema_error(&mut self, e: &toml::de::Error) {
-        let message = e.message().trim();
-        let span = e.span().unwrap_or(0..0);
-        let rule = if message.starts_with("unknown field") {
-            rules::UNKNOWN_KEY
-        } else if message.starts_with("missing field") {
-            rules::MISSING_FIELD
-        } else {
-            rules::WRONG_TYPE
-        };
-        let hint = (rule.code == rules::UNKNOWN_KEY.code).then(|| {
-            let word = message.split('`').nth(1).unwrap_or("");
-            let expected: Vec<&str> = message
-                .split("expected")
-                .nth(1)
-                .unwrap_or("")
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .collect();
-            match codes::nearest(word, &expected) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => rules::UNKNOWN_KEY.hint.to_string(),
-            }
-        });
-        self.push_at(rule, span, message, hint);
-    }
-
-    /// Reports a missing required field at `parent` (the enclosing table, or the file start).
-    fn missing(&mut self, field: &str, parent: Range<usize>) {
-        debug_assert!(
-            rules::REQUIRED
-                .iter()
-                .any(|r| r.split('|').any(|f| f == field))
-        );
-        let start = parent.start;
-        self.push(
-            rules::MISSING_FIELD,
-            start..start,
-            format!("missing required field `{field}`"),
-        );
-    }
-
-    fn required<'v, T>(
-        &mut self,
-        value: Option<&'v S<T>>,
-        field: &str,
-        parent: &Range<usize>,
-    ) -> Option<&'v S<T>> {
-        if value.is_none() {
-            self.missing(field, parent.clone());
-        }
-        value
-    }
-
-    /// A required, non-empty text.
-    fn text(
-        &mut self,
-        value: Option<&S<String>>,
-        field: &str,
-        parent: &Range<usize>,
-    ) -> Option<String> {
-        let v = self.required(value, field, parent)?;
-        if v.get_ref().trim().is_empty() {
-            self.push(
-                rules::EMPTY_TEXT,
-                v.span(),
-                format!("`{field}` must not be empty"),
-            );
-            return None;
-        }
-        Some(v.get_ref().clone())
-    }
-
-    fn course(&mut self, raw: &RawCourse) -> Option<Course> {
-        let top = 0..0;
-        let course_id = self.course_id(raw.course_id.as_ref());
-        let title = self.text(raw.title.as_ref(), "title", &top);
-        let first_class = self
-            .required(raw.first_class.as_ref(), "first_class", &top)
-            .map(|s| *s.get_ref());
-        let second_class = self
-            .required(raw.second_class.as_ref(), "second_class", &top)
-            .map(|s| *s.get_ref());
-        if let (Some(f), Some(s)) = (&raw.first_class, &raw.second_class) {
-            self.category(f, s);
-        }
-        let purchase_precaution = self.text(
-            raw.purchase_precaution.as_ref(),
-            "purchase_precaution",
-            &top,
-        );
-        let cover = self
-            .required(raw.cover.as_ref(), "cover", &top)
-            .and_then(|c| self.file_ref(c, codes::IMAGE_EXTENSIONS, "the cover"));
-        let listed = raw.listed.as_ref().is_none_or(|l| *l.get_ref());
-        let price = self
-            .required(raw.price.as_ref(), "price", &top)
-            .and_then(|p| self.price(p));
-        let page = self
-            .required(raw.page.as_ref(), "page", &top)
-            .and_then(|p| self.page(p));
-        let lessons = self.lessons(raw.lessons.as_ref());
-        let details = self.details(raw.details.as_ref());
-        let anchor_title = match &raw.anchor {
-            None => Some(None),
-            Some(a) => self.anchor_title(a).map(Some),
-        };
-        let gift = match &raw.gift {
-            None => Some(None),
-            Some(g) => self.gift(g).map(Some),
-        };
-        let params = self
-            .required(raw.course.as_ref(), "course", &top)
-            .and_then(|c| self.params(c));
-        if self.errors > 0 {
-            return None;
-        }
-        Some(Course {
-            course_id: course_id?,
-            source: self.file.to_path_buf(),
-            title: title?,
-            first_class: first_class?,
-            second_class: second_class?,
-            purchase_precaution: purchase_precaution?,
-            cover: cover?,
-            listed,
-            price: price?,
-            page: page?,
-            lessons: lessons?,
-            details: details?,
-            anchor_title: anchor_title?,
-            gift: gift?,
-            params: params?,
-        })
-    }
-
     /// course_id: 1..=128 bytes (seed 003 path_info).
-    fn course_id(&mut self, value: Option<&S<String>>) -> Option<String> {
+    pub(super) fn course_id(&mut self, value: Option<&S<String>>) -> Option<String> {
         let v = self.required(value, "course_id", &(0..0))?;
         let len = v.get_ref().len();
         if len == 0 || len > limits::COURSE_ID_BYTES {
@@ -348,7 +27,7 @@ impl Checker<'_> {
 
     /// Category codes against the offline table: unknown codes warn, a known pair that does not
     /// belong together is an error.
-    fn category(&mut self, first: &S<i64>, second: &S<i64>) {
+    pub(super) fn category(&mut self, first: &S<i64>, second: &S<i64>) {
         let (f, s) = (*first.get_ref(), *second.get_ref());
         if !categories::is_known_first(f) {
             let near = categories::nearest_first(f);
@@ -379,7 +58,7 @@ impl Checker<'_> {
         }
     }
 
-    fn int(&mut self, value: &S<Num>, field: &str) -> Option<i64> {
+    pub(super) fn int(&mut self, value: &S<Num>, field: &str) -> Option<i64> {
         match value.get_ref() {
             Num::Int(i) => Some(*i),
             Num::Float(f) => {
@@ -394,7 +73,7 @@ impl Checker<'_> {
     }
 
     /// price_info: one price form, integer fen, the documented bounds (seed 003).
-    fn price(&mut self, p: &S<RawPrice>) -> Option<Price> {
+    pub(super) fn price(&mut self, p: &S<RawPrice>) -> Option<Price> {
         let span = p.span();
         let p = p.get_ref();
         let unit = self.text(p.unit.as_ref(), "price.unit", &span);
@@ -483,7 +162,7 @@ impl Checker<'_> {
 
     /// path_info: path without leading '/', <= 255 bytes; query keys <= 64 B, values <= 128 B;
     /// course_id is added by coursesync (seed 003 path_info).
-    fn page(&mut self, p: &S<RawPage>) -> Option<Page> {
+    pub(super) fn page(&mut self, p: &S<RawPage>) -> Option<Page> {
         let span = p.span();
         let p = p.get_ref();
         let path = self.required(p.path.as_ref(), "page.path", &span);
@@ -553,7 +232,10 @@ impl Checker<'_> {
         ok.then_some(Page { path, query })
     }
 
-    fn lessons(&mut self, lessons: Option<&S<Vec<S<RawLesson>>>>) -> Option<Vec<Lesson>> {
+    pub(super) fn lessons(
+        &mut self,
+        lessons: Option<&S<Vec<S<RawLesson>>>>,
+    ) -> Option<Vec<Lesson>> {
         let lessons = self.required(lessons, "lessons", &(0..0))?;
         if lessons.get_ref().is_empty() {
             self.push(
@@ -568,7 +250,7 @@ impl Checker<'_> {
     }
 
     /// A lesson: a known type, and `file` or `text` as the type's delivery requires.
-    fn lesson(&mut self, l: &S<RawLesson>) -> Option<Lesson> {
+    pub(super) fn lesson(&mut self, l: &S<RawLesson>) -> Option<Lesson> {
         let span = l.span();
         let l = l.get_ref();
         let name = self.text(l.name.as_ref(), "lessons[].name", &span);
@@ -656,7 +338,7 @@ impl Checker<'_> {
     }
 
     /// Text counts characters, a CJK character 1 (seed 003): <= 10000, rich text <= 100000.
-    fn text_len(&mut self, t: &S<String>, kind: LessonKind) -> Option<String> {
+    pub(super) fn text_len(&mut self, t: &S<String>, kind: LessonKind) -> Option<String> {
         let chars = t.get_ref().chars().count();
         let (limit, rule) = if kind == LessonKind::RichText {
             (limits::RICH_TEXT_CHARS, rules::RICH_TEXT_LENGTH)
@@ -674,7 +356,10 @@ impl Checker<'_> {
         Some(t.get_ref().clone())
     }
 
-    fn details(&mut self, details: Option<&S<Vec<S<RawDetail>>>>) -> Option<Vec<Detail>> {
+    pub(super) fn details(
+        &mut self,
+        details: Option<&S<Vec<S<RawDetail>>>>,
+    ) -> Option<Vec<Detail>> {
         let Some(details) = details else {
             return Some(Vec::new());
         };
@@ -683,7 +368,7 @@ impl Checker<'_> {
     }
 
     /// A detail block: text, image, text with image (图文), or rich_text (seed 003 product_detail).
-    fn detail(&mut self, d: &S<RawDetail>) -> Option<Detail> {
+    pub(super) fn detail(&mut self, d: &S<RawDetail>) -> Option<Detail> {
         let span = d.span();
         let d = d.get_ref();
         let nonempty = |ck: &mut Self, t: &S<String>| {
@@ -737,7 +422,7 @@ impl Checker<'_> {
     }
 
     /// anchor_title: display width 1..=24, a CJK character counts 2 (seed 003 anchor_info).
-    fn anchor_title(&mut self, a: &S<super::raw::RawAnchor>) -> Option<String> {
+    pub(super) fn anchor_title(&mut self, a: &S<crate::catalog::raw::RawAnchor>) -> Option<String> {
         let t = self.text(a.get_ref().title.as_ref(), "anchor.title", &a.span())?;
         let width = codes::display_width(&t);
         if width > limits::ANCHOR_WIDTH {
@@ -756,7 +441,7 @@ impl Checker<'_> {
     }
 
     /// gift_info (seed 003): type enum, pics <= 8 of <= 256 bytes, policy_desc <= 128 bytes.
-    fn gift(&mut self, g: &S<RawGift>) -> Option<Gift> {
+    pub(super) fn gift(&mut self, g: &S<RawGift>) -> Option<Gift> {
         let span = g.span();
         let g = g.get_ref();
         let kind = self
@@ -861,7 +546,7 @@ impl Checker<'_> {
     }
 
     /// course_params (platform-api.md §5.1).
-    fn params(&mut self, c: &S<RawCourseParams>) -> Option<CourseParams> {
+    pub(super) fn params(&mut self, c: &S<RawCourseParams>) -> Option<CourseParams> {
         let span = c.span();
         let c = c.get_ref();
         let opt_text = |ck: &mut Self, v: &Option<S<String>>, field: &str| match v {
@@ -957,7 +642,7 @@ impl Checker<'_> {
     }
 
     /// refund_label: exactly one form; days 1..=100, percent 0..=100, fixed id > 0.
-    fn refund(&mut self, r: &S<super::raw::RawRefund>) -> Option<Refund> {
+    pub(super) fn refund(&mut self, r: &S<crate::catalog::raw::RawRefund>) -> Option<Refund> {
         let span = r.span();
         let r = r.get_ref();
         match (&r.days_unused, &r.progress_below_percent, &r.fixed) {
@@ -1007,261 +692,5 @@ impl Checker<'_> {
             ),
         }
         None
-    }
-
-    /// `use_label.valid_date`: a bare TOML date, sent as `yyyy-MM-dd`.
-    fn date_only(&mut self, d: &S<Datetime>) -> Option<String> {
-        match (d.get_ref().date, d.get_ref().time) {
-            (Some(date), None) => Some(format!(
-                "{:04}-{:02}-{:02}",
-                date.year, date.month, date.day
-            )),
-            _ => {
-                self.push(
-                    rules::DATE_FORM,
-                    d.span(),
-                    "course.valid_until must be a date like 2027-12-31, without a time",
-                );
-                None
-            }
-        }
-    }
-
-    /// A TOML date or datetime as unix milliseconds; no offset means China time (+08:00).
-    fn timestamp_ms(&mut self, d: &S<Datetime>, field: &str) -> Option<i64> {
-        match datetime_to_ms(d.get_ref()) {
-            Some(ms) => Some(ms),
-            None => {
-                self.push(
-                    rules::DATE_FORM,
-                    d.span(),
-                    format!("`{field}` must be a date or a date with a time"),
-                );
-                None
-            }
-        }
-    }
-
-    /// A file reference: an https:// URL (or an http:// one on a loopback host, see
-    /// [`hosted_url_rest`]), or a path inside the catalog whose file exists and whose extension
-    /// fits `exts`.
-    fn file_ref(&mut self, v: &S<String>, exts: &[&str], role: &str) -> Option<FileRef> {
-        let s = v.get_ref();
-        let span = v.span();
-        if let Some(rest) = hosted_url_rest(s) {
-            let path = rest.split(['?', '#']).next().unwrap_or("");
-            let last = path.rsplit('/').next().unwrap_or("");
-            if let Some((_, ext)) = last.rsplit_once('.') {
-                self.extension(ext, exts, role, span.clone())?;
-            }
-            if rest.is_empty() {
-                self.push(rules::FILE_URL, span, format!("{s:?} is not a URL"));
-                return None;
-            }
-            return Some(FileRef::Url(s.clone()));
-        }
-        if s.contains("://") {
-            self.push(
-                rules::FILE_URL,
-                span,
-                format!("{s:?} is not an https:// URL"),
-            );
-            return None;
-        }
-        let norm = self.local_path(s, span.clone())?;
-        let ext = norm.rsplit_once('.').map_or("", |(_, e)| e).to_string();
-        if ext.contains('/') || ext.is_empty() {
-            self.extension("", exts, role, span)?;
-        } else {
-            self.extension(&ext, exts, role, span)?;
-        }
-        Some(FileRef::Local(norm))
-    }
-
-    fn extension(
-        &mut self,
-        ext: &str,
-        exts: &[&str],
-        role: &str,
-        span: Range<usize>,
-    ) -> Option<()> {
-        let lower = ext.to_ascii_lowercase();
-        if exts.contains(&lower.as_str()) {
-            return Some(());
-        }
-        let shown = if ext.is_empty() {
-            "no extension".to_string()
-        } else {
-            format!(".{ext}")
-        };
-        self.push_hint(
-            rules::FILE_EXTENSION,
-            span,
-            format!("{shown} does not fit {role}"),
-            format!(
-                "{role} take {}",
-                exts.iter()
-                    .map(|e| format!(".{e}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-        None
-    }
-
-    /// Normalizes a relative path and checks the file exists inside the catalog.
-    fn local_path(&mut self, s: &str, span: Range<usize>) -> Option<String> {
-        if s.is_empty() {
-            self.push(rules::FILE_MISSING, span, "empty file path");
-            return None;
-        }
-        if s.starts_with('/') || s.contains('\\') || Path::new(s).is_absolute() {
-            self.push(
-                rules::FILE_OUTSIDE,
-                span,
-                format!("{s:?} is not a path relative to the catalog directory"),
-            );
-            return None;
-        }
-        let mut parts = Vec::new();
-        for part in s.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => {
-                    self.push(rules::FILE_OUTSIDE, span, format!("{s:?} uses `..`"));
-                    return None;
-                }
-                p => parts.push(p),
-            }
-        }
-        let norm = parts.join("/");
-        let abs = self.fs.root.join(&norm);
-        let shown = format!(
-            "{}/{norm}",
-            self.fs
-                .root
-                .file_name()
-                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
-        );
-        let meta = match std::fs::symlink_metadata(&abs) {
-            Ok(m) => m,
-            Err(_) => {
-                self.push(
-                    rules::FILE_MISSING,
-                    span,
-                    format!("file {shown} does not exist"),
-                );
-                return None;
-            }
-        };
-        let parent = abs.parent().unwrap_or(&self.fs.root).to_path_buf();
-        let inside = self.fs.dir_inside(&parent)
-            && (!meta.file_type().is_symlink()
-                || abs
-                    .canonicalize()
-                    .is_ok_and(|c| c.starts_with(&self.fs.root_canonical)));
-        if !inside {
-            self.push(
-                rules::FILE_OUTSIDE,
-                span,
-                format!("{shown} leads outside the catalog directory through a symlink"),
-            );
-            return None;
-        }
-        let target = if meta.file_type().is_symlink() {
-            std::fs::metadata(&abs).ok()
-        } else {
-            Some(meta)
-        };
-        let Some(target) = target.filter(std::fs::Metadata::is_file) else {
-            self.push(
-                rules::FILE_MISSING,
-                span,
-                format!("{shown} is not a regular file"),
-            );
-            return None;
-        };
-        self.fs
-            .stats
-            .insert(norm.clone(), crate::hashing::Meta::of(&target));
-        Some(norm)
-    }
-}
-
-/// What follows the scheme of a URL accepted for a hosted file: any `https://` URL, and an
-/// `http://` URL whose host is loopback (`127.0.0.1`, `localhost`, `[::1]`), which is where the
-/// emulator (`environment = "local"`, tests) serves the files `dump` names. `None` otherwise.
-pub fn hosted_url_rest(s: &str) -> Option<&str> {
-    if let Some(rest) = s.strip_prefix("https://") {
-        return Some(rest);
-    }
-    let rest = s.strip_prefix("http://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    (host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()))
-    .then_some(rest)
-}
-
-/// Converts a TOML date or datetime to unix milliseconds; no offset means +08:00.
-pub fn datetime_to_ms(d: &Datetime) -> Option<i64> {
-    let date = d.date?;
-    let month = time::Month::try_from(date.month).ok()?;
-    let day = time::Date::from_calendar_date(i32::from(date.year), month, date.day).ok()?;
-    let tod = match d.time {
-        Some(t) => time::Time::from_hms_nano(
-            t.hour,
-            t.minute,
-            t.second.unwrap_or(0),
-            t.nanosecond.unwrap_or(0),
-        )
-        .ok()?,
-        None => time::Time::MIDNIGHT,
-    };
-    let minutes = match d.offset {
-        Some(toml::value::Offset::Z) => 0,
-        Some(toml::value::Offset::Custom { minutes }) => minutes,
-        None => CHINA_OFFSET_MINUTES,
-    };
-    let offset = time::UtcOffset::from_whole_seconds(i32::from(minutes) * 60).ok()?;
-    let at = time::PrimitiveDateTime::new(day, tod).assume_offset(offset);
-    Some((at.unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hosted_url_rest;
-
-    #[test]
-    fn http_only_on_loopback_hosts() {
-        assert_eq!(
-            hosted_url_rest("https://cdn.example.com/a.jpg"),
-            Some("cdn.example.com/a.jpg")
-        );
-        for ok in [
-            "http://127.0.0.1:4000/obj/product/resource/1",
-            "http://127.0.0.1/a.jpg",
-            "http://localhost:80/a.jpg",
-            "http://[::1]:4000/obj/x",
-            "http://127.9.9.9/x",
-        ] {
-            assert!(hosted_url_rest(ok).is_some(), "{ok}");
-        }
-        for bad in [
-            "http://cdn.example.com/a.jpg",
-            "http://127.0.0.1.evil.com/a.jpg",
-            "http://127.0.0.1@evil.com/a.jpg",
-            "http://localhost.evil.com/a.jpg",
-            "http://10.0.0.1/a.jpg",
-            "ftp://127.0.0.1/a.jpg",
-            "assets/a.jpg",
-        ] {
-            assert_eq!(hosted_url_rest(bad), None, "{bad}");
-        }
     }
 }
