@@ -259,6 +259,18 @@ fn request_timeouts_fail_the_run_then_converge() {
     assert_converged(&r, &ids(N));
 }
 
+/// The pid the state's lock row names, if the state file and the row exist and can be read.
+fn lock_pid(r: &Remote) -> Option<u32> {
+    let path = r.project.root().join("state/coursesync.db");
+    coursesync::state::State::open_readonly(&path)
+        .ok()
+        .flatten()?
+        .lock_holder()
+        .ok()
+        .flatten()
+        .map(|h| h.pid)
+}
+
 #[cfg(unix)]
 #[test]
 fn kill_9_at_random_moments_then_rerun_converges() {
@@ -274,7 +286,7 @@ fn kill_9_at_random_moments_then_rerun_converges() {
     };
     let r = remote(&[("*", latency)], "", 30);
     let mut known = 30;
-    let mut takeovers = 0;
+    let mut held_at_kill = 0;
     for trial in 0..8 {
         if trial > 0 {
             // New courses (adds) and changed titles (modifies) for this trial to interrupt.
@@ -286,8 +298,6 @@ fn kill_9_at_random_moments_then_rerun_converges() {
                 write_course(&r, i, &format!("容错课程 {i} 第{trial}版"));
             }
         }
-        // The first run sends 30 courses, later ones about 15 changes: kill within their span.
-        let delay = rng.u64(if trial == 0 { 300..1_200 } else { 150..600 });
         let writes = |r: &Remote| r.emulator.count("add") + r.emulator.count("modify");
         let before = writes(&r);
         let mut child = r
@@ -296,24 +306,50 @@ fn kill_9_at_random_moments_then_rerun_converges() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
+        let pid = child.id();
+        let delay = if trial == 0 {
+            // The first trial is killed at a point where the lock is surely held: once the lock
+            // row names this process and 5 of its 30 adds were sent (25 more at 50 ms a call
+            // take longer than the check: the run cannot have ended and released the lock).
+            let started = std::time::Instant::now();
+            while lock_pid(&r) != Some(pid) || writes(&r) - before < 5 {
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "the first apply ended before it was seen holding the lock"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "no lock within 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            started.elapsed().as_millis() as u64
+        } else {
+            // Later runs send about 15 changes: kill at a random moment within their span.
+            let delay = rng.u64(150..600);
+            std::thread::sleep(Duration::from_millis(delay));
+            delay
+        };
         let finished = child.try_wait().unwrap().is_some();
         // SIGKILL on Unix; then reap it, so its pid is really gone for the lock check.
         let _ = child.kill();
         child.wait().unwrap();
+        // A killed process releases nothing: its lock row, if it had one, is still there.
+        let held = lock_pid(&r) == Some(pid);
         println!(
-            "trial {trial}: killed after {delay} ms, {} writes sent (finished first: {finished})",
+            "trial {trial}: killed after {delay} ms, {} writes sent (finished first: {finished}, lock held: {held})",
             writes(&r) - before
         );
         let outs = apply_until_ok(&r, 5);
-        takeovers += outs
-            .iter()
-            .filter(|o| stderr(o).contains("took over a stale lock"))
-            .count();
+        let took_over = stderr(&outs[0]).contains("took over a stale lock");
+        // Deterministic: a lock left by the killed run is taken over by the next run, and
+        // there is nothing to take over otherwise.
+        assert_eq!(took_over, held, "trial {trial}:\n{}", show(&outs[0]));
+        held_at_kill += usize::from(held);
         assert_converged(&r, &ids(known));
     }
-    println!("stale locks taken over: {takeovers}");
-    assert!(takeovers > 0, "no run took over the lock of a killed apply");
+    println!("stale locks taken over: {held_at_kill} of 8 trials");
+    assert!(held_at_kill >= 1, "trial 0 is killed holding the lock");
 }
 
 /// Every file below `dir`, recursively, as (path, bytes).
@@ -344,15 +380,29 @@ fn secret_and_tokens_never_reach_output_state_or_plan_files() {
     for i in 0..3 {
         write_course(&r, i, &format!("保密课程 {i}"));
     }
+    // The first apply fetches its token with the secret; the later runs get a ready token in
+    // COURSESYNC_ACCESS_TOKEN (it wins over the secret), so the tokens they use are known here.
+    let mut outputs = vec![
+        r.command(&["apply", "--auto-approve"])
+            .env("COURSESYNC_APP_SECRET", SECRET)
+            .output()
+            .unwrap(),
+    ];
+    assert_eq!(outputs[0].status.code(), Some(0), "{}", show(&outputs[0]));
+    assert_eq!(
+        r.emulator.count("token"),
+        1,
+        "the first run fetched one token"
+    );
+    let ready = r.emulator.token();
+    assert!(ready.starts_with(TOKEN_PREFIX));
     let run = |args: &[&str]| -> Output {
         r.command(args)
             .env("COURSESYNC_APP_SECRET", SECRET)
+            .env("COURSESYNC_ACCESS_TOKEN", &ready)
             .output()
             .unwrap()
     };
-    let mut outputs = Vec::new();
-    outputs.push(run(&["apply", "--auto-approve"]));
-    assert_eq!(outputs[0].status.code(), Some(0), "{}", show(&outputs[0]));
 
     // A change, reviewed as a saved plan in every format, then applied from the file.
     write_course(&r, 0, "保密课程 0 改");
@@ -397,10 +447,15 @@ fn secret_and_tokens_never_reach_output_state_or_plan_files() {
             .unwrap(),
     );
 
-    // A token fetched with the secret, as the binary did: same shape as every issued token.
-    let token = r.emulator.token();
-    assert!(token.starts_with(TOKEN_PREFIX));
-    let needles: [&[u8]; 3] = [SECRET.as_bytes(), token.as_bytes(), TOKEN_PREFIX.as_bytes()];
+    // Every run but the first and the last used the ready token: no other token was fetched.
+    // (Every token the emulator issues, those fetched with the secret included, starts with
+    // TOKEN_PREFIX, which is searched for too.)
+    assert_eq!(
+        r.emulator.count("token"),
+        2,
+        "the wrong secret was tried once"
+    );
+    let needles: [&[u8]; 3] = [SECRET.as_bytes(), ready.as_bytes(), TOKEN_PREFIX.as_bytes()];
     for (i, out) in outputs.iter().enumerate() {
         for needle in needles {
             let shown = String::from_utf8_lossy(needle);
