@@ -51,6 +51,7 @@ pub mod mapping;
 pub mod ops;
 pub mod plan;
 pub mod platform;
+pub mod roles;
 pub mod settings;
 pub mod state;
 

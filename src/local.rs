@@ -2,13 +2,19 @@
 //! (apply, refresh) with its data in `state/local-platform.db`, and the catalog's files are served
 //! to it from a loopback server, so the sample catalog applies end to end with no network and no
 //! credentials.
+//!
+//! Roles (PRODUCT.md "Roles: who may publish"): the local platform knows no entity by itself
+//! (`strict`: an entity nobody seeded has not authorised the app). The commands that ask about
+//! roles or send courses seed the entities their catalog names as usable first
+//! ([`LocalPlatform::seed_usable`], [`LocalRoles`]), so the sample applies clean, `roles` lists
+//! its entities as usable, and a course reaches the local audit only from a seeded entity.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::emulator::{self, Emulator};
+use crate::emulator::{self, Emulator, EntitySeed, UnknownEntities};
 use crate::settings::{Environment, Secret, Settings};
 
 /// How long the local platform takes to audit (approve) a submission.
@@ -54,6 +60,7 @@ impl LocalPlatform {
             appid: settings.appid.clone(),
             secret: Some(secret.clone()),
             audit_delay: LOCAL_AUDIT_DELAY,
+            unknown_entities: UnknownEntities::Strict,
             ..emulator::Config::default()
         })
         .await
@@ -95,6 +102,70 @@ impl LocalPlatform {
 
     pub async fn shutdown(self) {
         let _ = self.assets.send(());
+        self.emulator.shutdown().await;
+    }
+
+    /// Makes `entity_ids` usable on the local platform (authorised with every scope, approved
+    /// in every category), as the entities a catalog names.
+    pub fn seed_usable(&self, entity_ids: &[String]) -> anyhow::Result<()> {
+        let seeds: Vec<EntitySeed> = entity_ids.iter().map(EntitySeed::usable).collect();
+        self.emulator
+            .shared()
+            .seed_entities(&seeds)
+            .map_err(|e| anyhow::anyhow!("seeding the local platform's entities: {e}"))
+    }
+}
+
+/// The rate limit of the read-only role calls to [`LocalRoles`].
+const LOCAL_ROLES_MAX_QPS: f64 = 10_000.0;
+
+/// The local platform for read-only role calls (`plan`'s preflight, `roles`): in memory, so
+/// that nothing is written, with `entity_ids` usable and any other entity not (`strict`).
+pub struct LocalRoles {
+    emulator: emulator::Running,
+    secret: Secret,
+}
+
+impl LocalRoles {
+    /// Starts it when the settings ask for the local platform (`environment = "local"` and no
+    /// `base_url`); `None` otherwise. Must run on a tokio runtime.
+    pub async fn start_if_local(
+        settings: &Settings,
+        entity_ids: &[String],
+    ) -> anyhow::Result<Option<LocalRoles>> {
+        if settings.environment != Environment::Local || settings.base_url.is_some() {
+            return Ok(None);
+        }
+        let secret = format!("{:032x}", fastrand::u128(..));
+        let emulator = Emulator::start(emulator::Config {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            data: None,
+            appid: settings.appid.clone(),
+            secret: Some(secret.clone()),
+            entities: entity_ids.iter().map(EntitySeed::usable).collect(),
+            unknown_entities: UnknownEntities::Strict,
+            ..emulator::Config::default()
+        })
+        .await
+        .context("starting the local platform (the emulator)")?;
+        Ok(Some(LocalRoles {
+            emulator,
+            secret: Secret::new(secret),
+        }))
+    }
+
+    /// Settings that point the client at it. `apply.max_qps` protects the platform's quotas;
+    /// this in-memory copy has none, so its read calls are not held to it.
+    pub fn settings(&self, settings: &Settings) -> Settings {
+        let mut s = settings.clone();
+        s.base_url = Some(self.emulator.url());
+        s.app_secret = Some(self.secret.clone());
+        s.access_token = None;
+        s.max_qps = LOCAL_ROLES_MAX_QPS;
+        s
+    }
+
+    pub async fn shutdown(self) {
         self.emulator.shutdown().await;
     }
 }

@@ -141,6 +141,8 @@ struct RawApp {
     #[serde(default = "default_environment")]
     environment: Environment,
     base_url: Option<String>,
+    /// An operating partner acting for its teachers and institutions (PRODUCT.md "Settings").
+    partner_entity_id: Option<String>,
 }
 
 fn default_environment() -> Environment {
@@ -240,6 +242,8 @@ pub struct Settings {
     pub environment: Environment,
     /// `COURSESYNC_BASE_URL` or `app.base_url`: replaces scheme and host of every API family.
     pub base_url: Option<String>,
+    /// `app.partner_entity_id`: sent where the role calls take it (platform-api.md §9.2).
+    pub partner_entity_id: Option<String>,
     pub catalog_dir: PathBuf,
     pub assets_base_url: Option<String>,
     pub state_path: PathBuf,
@@ -357,6 +361,11 @@ impl Settings {
             appid: raw.app.appid,
             environment: raw.app.environment,
             base_url: raw.app.base_url,
+            partner_entity_id: raw
+                .app
+                .partner_entity_id
+                .map(|id| id.trim().to_string())
+                .filter(|id| !id.is_empty()),
             assets_base_url: raw.catalog.assets_base_url,
             concurrency: raw.apply.concurrency,
             max_qps: raw.apply.max_qps,

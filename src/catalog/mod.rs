@@ -48,15 +48,14 @@ impl Loaded {
         self.count(Severity::Warning)
     }
     fn count(&self, severity: Severity) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == severity)
-            .count()
+        count(&self.diagnostics, severity)
     }
 }
 
-/// Every `*.toml` file below `dir`, sorted, as (absolute path, path shown in findings).
-/// Shown paths are relative to `display_root` (the settings file's directory) when possible.
+/// Every `*.toml` file below `dir` (hidden files and directories skipped), sorted, as (absolute
+/// path, path shown in findings). Shown paths are relative to `display_root` (the settings
+/// file's directory) when possible. The directories are read in parallel (a catalog of 10,000
+/// courses has as many asset directories to look through).
 pub fn course_files(
     dir: &Path,
     display_root: &Path,
@@ -64,70 +63,106 @@ pub fn course_files(
     if !dir.is_dir() {
         return Err(CatalogError::Missing(dir.to_path_buf()));
     }
+    // A pool of its own: jwalk gives up ("thread-pool too busy") when the global pool is busy,
+    // as it is when a library user or a test runs several scans at once.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let walker = jwalk::WalkDir::new(dir)
+        .parallelism(jwalk::Parallelism::RayonNewPool(threads))
+        .sort(true)
+        .skip_hidden(true)
+        .follow_links(false);
     let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         let entry = entry.map_err(|e| CatalogError::Walk {
             path: e.path().unwrap_or(dir).to_path_buf(),
             source: e.into(),
         })?;
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "toml") {
-            let abs = entry.into_path();
+        if entry.file_type().is_file() && entry.file_name().as_encoded_bytes().ends_with(b".toml") {
+            let abs = entry.path();
             let shown = abs
                 .strip_prefix(display_root)
                 .map_or_else(|_| abs.clone(), Path::to_path_buf);
             files.push((abs, shown));
         }
     }
+    files.sort();
     Ok(files)
 }
 
-/// Loads and checks the whole catalog, using every core for parsing.
-pub fn load(dir: &Path, display_root: &Path) -> Result<Loaded, CatalogError> {
+/// A course file that checked clean: the course and the `stat` of each local file it uses.
+pub struct Checked {
+    pub course: Course,
+    pub files: Vec<(String, crate::hashing::Meta)>,
+}
+
+/// What [`scan`] found: `f`'s value for each course that checked clean, by course_id (courses
+/// whose id is used twice are left out: both places get a finding), and every finding.
+pub struct Scanned<T> {
+    /// The catalog directory, absolute.
+    pub dir: PathBuf,
+    /// (course_id, value), sorted by course_id.
+    pub courses: Vec<(String, T)>,
+    /// Every finding, sorted by file, line, column and code.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many course files were read.
+    pub files: usize,
+}
+
+impl<T> Scanned<T> {
+    pub fn errors(&self) -> usize {
+        count(&self.diagnostics, Severity::Error)
+    }
+}
+
+fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == severity)
+        .count()
+}
+
+/// Reads and checks every course file on every core, handing each course that checks clean to
+/// `f` on the worker that checked it (so that whatever `f` makes of it, a payload and its hash
+/// say, is made in parallel too, and the course itself need not be kept).
+pub fn scan<T: Send>(
+    dir: &Path,
+    display_root: &Path,
+    f: impl Fn(Checked) -> T + Sync,
+) -> Result<Scanned<T>, CatalogError> {
+    use rayon::prelude::*;
     let files = course_files(dir, display_root)?;
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
-    let outcomes: Vec<(Vec<check::FileOutcome>, check::FsContext)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                let dir = &dir;
-                scope.spawn(move || {
-                    let mut fs =
-                        check::FsContext::new(dir).map_err(|source| CatalogError::Walk {
-                            path: dir.clone(),
-                            source,
-                        })?;
-                    let outcomes = part
-                        .iter()
-                        .map(|(abs, shown)| read_and_check(abs, shown, &mut fs))
-                        .collect();
-                    Ok((outcomes, fs))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("catalog worker panicked"))
-            .collect::<Result<_, CatalogError>>()
+    // Fails here, once, when the directory cannot be resolved; each worker makes its own.
+    check::FsContext::new(&dir).map_err(|source| CatalogError::Walk {
+        path: dir.clone(),
+        source,
     })?;
-    let mut courses = Vec::new();
+    let outcomes: Vec<(Option<(String, T)>, check::FileOutcome)> = files
+        .par_iter()
+        .map_init(
+            || check::FsContext::new(&dir).ok(),
+            |fs, (abs, shown)| {
+                let Some(fs) = fs else {
+                    return (
+                        None,
+                        unreadable(shown, "the catalog directory cannot be resolved"),
+                    );
+                };
+                let mut outcome = read_and_check(abs, shown, fs);
+                let value = outcome.course.take().map(|course| {
+                    let id = course.course_id.clone();
+                    let files = std::mem::take(&mut outcome.files);
+                    (id, f(Checked { course, files }))
+                });
+                (value, outcome)
+            },
+        )
+        .collect();
+    let mut courses = Vec::with_capacity(outcomes.len());
     let mut diagnostics = Vec::new();
     let mut ids = Vec::new();
-    let mut file_meta = std::collections::HashMap::new();
-    let mut all = Vec::new();
-    for (part, fs) in outcomes {
-        file_meta.extend(fs.stats);
-        all.extend(part);
-    }
-    for outcome in all {
-        courses.extend(outcome.course);
+    for (value, outcome) in outcomes {
+        courses.extend(value);
         diagnostics.extend(outcome.diagnostics);
         ids.extend(outcome.id);
     }
@@ -137,38 +172,63 @@ pub fn load(dir: &Path, display_root: &Path) -> Result<Loaded, CatalogError> {
         for (id, _) in &ids {
             *counts.entry(id.as_str()).or_default() += 1;
         }
-        courses.retain(|c: &Course| counts.get(c.course_id.as_str()).copied().unwrap_or(0) < 2);
+        courses.retain(|(id, _)| counts.get(id.as_str()).copied().unwrap_or(0) < 2);
     }
     diagnostics.extend(duplicates);
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    courses.sort_by(|a, b| a.course_id.cmp(&b.course_id));
-    Ok(Loaded {
-        catalog: Catalog { dir, courses },
+    courses.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Scanned {
+        dir,
+        courses,
         diagnostics,
         files: files.len(),
+    })
+}
+
+/// Loads and checks the whole catalog, keeping every course ([`scan`] keeps what it is told).
+pub fn load(dir: &Path, display_root: &Path) -> Result<Loaded, CatalogError> {
+    let scanned = scan(dir, display_root, |c| c)?;
+    let mut file_meta = std::collections::HashMap::new();
+    let mut courses = Vec::with_capacity(scanned.courses.len());
+    for (_, checked) in scanned.courses {
+        file_meta.extend(checked.files);
+        courses.push(checked.course);
+    }
+    Ok(Loaded {
+        catalog: Catalog {
+            dir: scanned.dir,
+            courses,
+        },
+        diagnostics: scanned.diagnostics,
+        files: scanned.files,
         file_meta,
     })
+}
+
+fn unreadable(shown: &Path, message: &str) -> check::FileOutcome {
+    check::FileOutcome {
+        course: None,
+        id: None,
+        diagnostics: vec![Diagnostic {
+            code: rules::FILE_READ.code,
+            severity: Severity::Error,
+            message: message.to_string(),
+            location: diagnostics::Location {
+                file: shown.to_path_buf(),
+                line: 1,
+                col: 1,
+                span: 0..0,
+            },
+            hint: Some(rules::FILE_READ.hint.into()),
+            related: Vec::new(),
+        }],
+        files: Vec::new(),
+    }
 }
 
 fn read_and_check(abs: &Path, shown: &Path, fs: &mut check::FsContext) -> check::FileOutcome {
     match std::fs::read_to_string(abs) {
         Ok(text) => check::check_file(shown, &text, fs),
-        Err(e) => check::FileOutcome {
-            course: None,
-            id: None,
-            diagnostics: vec![Diagnostic {
-                code: rules::FILE_READ.code,
-                severity: Severity::Error,
-                message: format!("cannot read the course file: {e}"),
-                location: diagnostics::Location {
-                    file: shown.to_path_buf(),
-                    line: 1,
-                    col: 1,
-                    span: 0..0,
-                },
-                hint: Some(rules::FILE_READ.hint.into()),
-                related: Vec::new(),
-            }],
-        },
+        Err(e) => unreadable(shown, &format!("cannot read the course file: {e}")),
     }
 }

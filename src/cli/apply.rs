@@ -53,8 +53,16 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
     }
     if !session.plan.has_changes() {
         println!("Nothing to do.");
+        let blocked = session.plan.blocked_line();
         session.finish()?;
-        return Ok(crate::exit::OK);
+        // Blocked courses (shown with their reasons in the plan above) are an error to fix.
+        return Ok(match blocked {
+            Some(line) => {
+                println!("{line}");
+                crate::exit::ERROR
+            }
+            None => crate::exit::OK,
+        });
     }
     session.check_prune_guard()?;
     if !session.from_file && !args.auto_approve && !confirm()? {
@@ -76,13 +84,14 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         }
         Err(_) => None,
     };
+    let nothing_blocked = session.plan.blocked.is_empty();
     session.finish()?;
     let outcome = outcome?;
     let waited_ok = match waited {
         Some(waited) => show_wait(&waited?),
         None => true,
     };
-    Ok(if outcome.failed() > 0 || !waited_ok {
+    Ok(if outcome.failed() > 0 || !waited_ok || !nothing_blocked {
         crate::exit::ERROR
     } else {
         crate::exit::OK
@@ -171,6 +180,9 @@ fn report(plan: &Plan, outcome: &Outcome) {
     for (source, reason) in &outcome.uploads_failed {
         let _ = writeln!(out, "  {red}✗{red:#} upload {source}: {reason}");
     }
+    for b in &plan.blocked {
+        let _ = writeln!(out, "  {red}!{red:#} {} blocked: {}", b.course_id, b.reason);
+    }
     for c in &failed {
         let done = if c.done.is_empty() {
             String::new()
@@ -200,10 +212,19 @@ fn report(plan: &Plan, outcome: &Outcome) {
         outcome.uploads_failed.len(),
         outcome.elapsed.as_secs_f64()
     );
+    if let Some(line) = plan.blocked_line() {
+        let _ = writeln!(out, "{red}{line}{red:#}");
+    }
     if outcome.failed() > 0 {
         let _ = writeln!(
             out,
             "Every result so far is recorded in state; fix the failures and run apply again to finish."
+        );
+    }
+    if !plan.blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "The blocked courses were not sent: see `coursesync roles`, then run apply again once their teacher or institution may publish them."
         );
     }
 }

@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use crate::duration::parse as parse_duration;
-use crate::emulator::{CallRecord, Config, Emulator, FaultSpec};
+use crate::emulator::{CallRecord, Config, Emulator, EntitySeed, FaultSpec, UnknownEntities};
 
 /// Options of `coursesync emulator`.
 #[derive(Debug, clap::Args)]
@@ -55,9 +57,31 @@ pub struct Args {
     /// another job of the same app keeps fetching tokens: 500ms, 3s
     #[arg(long, value_parser = parse_duration, value_name = "D")]
     pub revoke_tokens_every: Option<Duration>,
+    /// A role-system entity (repeatable): ID=PRESET[,role=teacher|institution|partner]
+    /// [,partner=E_…][,bound]; presets usable, auth-in-review, auth-rejected, pay-only,
+    /// unqualified
+    #[arg(long = "entity", value_parser = EntitySeed::parse_arg, value_name = "SPEC")]
+    pub entities: Vec<EntitySeed>,
+
+    /// Role-system entities from a JSON file: an array of seeds as the admin API takes them
+    #[arg(long = "entities", value_name = "FILE")]
+    pub entities_file: Option<PathBuf>,
+
+    /// How an entity nobody seeded is answered: open (usable) or strict (never authorised the app)
+    #[arg(long, default_value = "open", value_name = "MODE")]
+    pub unknown_entities: UnknownEntities,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let mut entities = Vec::new();
+    if let Some(path) = &args.entities_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the entities file {}", path.display()))?;
+        let seeds: Vec<EntitySeed> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JSON array of entity seeds", path.display()))?;
+        entities.extend(seeds);
+    }
+    entities.extend(args.entities.iter().cloned());
     let config = Config {
         listen: args.listen,
         data: args.data.clone(),
@@ -72,6 +96,8 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             eprintln!("{}", call_line(c))
         })),
         revoke_tokens_every: args.revoke_tokens_every,
+        entities,
+        unknown_entities: args.unknown_entities,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,6 +8,7 @@ pub mod events;
 pub mod import;
 pub mod plan;
 pub mod refresh;
+pub mod roles;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -50,6 +51,9 @@ pub enum Command {
     Import(import::Args),
     /// Write products as the platform shows them as course files.
     Dump(dump::Args),
+    /// Who may publish: each teacher and institution the catalog names, its authorisation of
+    /// the app and its category qualifications; exit 2 when some course is blocked.
+    Roles(roles::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Drift(args) => drift::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Import(args) => import::run(&load_settings(cli.config.as_deref())?, &args),
         Command::Dump(args) => dump::run(&load_settings(cli.config.as_deref())?, &args),
+        Command::Roles(args) => roles::run(&load_settings(cli.config.as_deref())?, &args),
     }
 }
 

@@ -29,6 +29,10 @@ pub struct Args {
     /// product the platform no longer knows is added again. State is not written.
     #[arg(long)]
     pub refresh: bool,
+    /// Skip the roles preflight (which asks the platform, read-only, whether each course's
+    /// teacher or institution may publish it); the plan says it was skipped.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,6 +48,7 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         &op::Request {
             targets: args.targets.clone(),
             refresh: args.refresh,
+            offline: args.offline,
         },
     )?;
     let text = match args.format {
@@ -62,7 +67,10 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    // A course blocked by the roles preflight is an error to fix (PRODUCT.md "Roles").
+    Ok(if !plan.blocked.is_empty() {
+        crate::exit::ERROR
+    } else if args.detailed_exitcode && plan.has_changes() {
         crate::exit::CHANGES
     } else {
         crate::exit::OK

@@ -114,3 +114,30 @@ pub fn resource_prefix(resource_type: i64) -> Option<&'static str> {
         .find(|(code, _, _)| *code == resource_type)
         .map(|(_, _, prefix)| *prefix)
 }
+
+/// The role system (platform-api.md §9), kept together for the emulator's `roles` module.
+pub mod roles {
+    /// `industry_code` 10000 = 泛知识, the only industry. [C] §9.1
+    pub const INDUSTRY_CODE: i64 = 10000;
+    /// `industry_role`: 1 teacher, 2 institution, 3 operating partner. [C] §9.1
+    pub const TEACHER: i64 = 1;
+    pub const INSTITUTION: i64 = 2;
+    pub const PARTNER: i64 = 3;
+    /// `auth_status` / `audit_status`: 1 reviewing, 2 passed, 3 failed. [C] §9.1
+    pub const REVIEWING: i64 = 1;
+    pub const PASSED: i64 = 2;
+    pub const FAILED: i64 = 3;
+    /// `scope` bits: 1 take payments, 2 create courses. [C] §9.1
+    pub const SCOPE_PAY: i64 = 1;
+    pub const SCOPE_CREATE_COURSES: i64 = 2;
+    /// The role family's error numbers are not documented [?] (§13); these are our choices.
+    /// The entity has no authorisation record for the app.
+    pub const ERR_NOT_AUTHORISED: i64 = 20001;
+    /// The entity does not hold the role the query names.
+    pub const ERR_NO_SUCH_ROLE: i64 = 20002;
+    /// The query's `partner_entity_id` does not act for the entity (or is missing for an entity a
+    /// partner manages).
+    pub const ERR_PARTNER_MISMATCH: i64 = 20003;
+    /// `expire_time` of the authorisation letters and qualifications the emulator makes up.
+    pub const FAR_EXPIRY: &str = "2099-12-31";
+}

@@ -5,22 +5,25 @@
 //!
 //! Production paths: `POST /api/apps/v2/token`, `POST /product/api/{upload_resource,
 //! query_resource_status, add, modify, modify_no_audit, modify_status, query, query_review,
-//! query_class_info, sync_callback_url}`; `GET /obj/<uri>` redirects to the URL a resource was
+//! query_class_info, sync_callback_url}`, `POST /auth/entity/{get_bind_list, get_appid_auth,
+//! get_class_auth}` (the role system, [`roles`]); `GET /obj/<uri>` redirects to the URL a resource was
 //! pulled from (`query` returns `<url>/obj/<uri>` for every `*_url`). Every inferred fact and
 //! every number we chose is in [`facts`] (errors: 10001 token, 10002 parameter, 10003 resource
 //! exists, 10004 invalid uri "无效的 uri", 10140/10141 course_id taken, 10404 unknown api).
 //! `Content-Type` must be `application/json`; parameters such as `charset` are accepted.
 //!
 //! Audit: every `add`/`modify` version is decided `audit_delay` after submission (a pending audit
-//! survives a restart): rejected when the request carried `Aweme-Check-Type: REJECT` or the title
-//! contains a banned word, approved otherwise. First approval lists the course. Callbacks
+//! survives a restart): rejected when the request carried `Aweme-Check-Type: REJECT`, the title
+//! contains a banned word, or a teacher or institution it names may not publish it (see
+//! [`roles`]), approved otherwise. First approval lists the course. Callbacks
 //! (notice_type 1 audit, 4 upload) are POSTed once, no retry, to the `sync_callback_url` URL.
 //!
 //! Admin API under `/__emulator/`: `GET calls`, `GET counts`, `GET products`, `GET resources`,
 //! `GET callbacks`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
 //! `{common_product_params?, course_params?}` into the on-shelf version), `GET|POST faults`
 //! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire` (revokes every issued token: each is
-//! answered 10001 from then on), `POST reset`. `Config::revoke_tokens_every` revokes them
+//! answered 10001 from then on), `POST reset`, `GET|POST entities` (role-system entities,
+//! [`EntitySeed`]), `GET entities/calls`. `Config::revoke_tokens_every` revokes the tokens
 //! periodically.
 //!
 //! Throughput: `cargo bench --bench emulator_add` measured 10,021 adds/s (16 loopback clients,
@@ -30,6 +33,7 @@ mod facts;
 mod faults;
 mod model;
 mod revoke;
+mod roles;
 mod rules;
 mod server;
 mod store;
@@ -45,6 +49,7 @@ use anyhow::Context as _;
 
 pub use faults::{FaultKind, FaultSpec};
 pub use model::{CallRecord, CallbackRecord, Counts, Resource, StoredProduct, Version};
+pub use roles::{ClassQualification, EntitySeed, RoleCall, UnknownEntities};
 
 /// A listener for every call the emulator logs.
 pub type OnCall = std::sync::Arc<dyn Fn(&CallRecord) + Send + Sync>;
@@ -72,6 +77,10 @@ pub struct Config {
     pub on_call: Option<OnCall>,
     /// Revoke every issued token this often (see `revoke`); never when `None`.
     pub revoke_tokens_every: Option<Duration>,
+    /// Entities of the role system at start (`roles.rs`).
+    pub entities: Vec<EntitySeed>,
+    /// How the role system answers about an entity nobody seeded.
+    pub unknown_entities: UnknownEntities,
 }
 
 impl Default for Config {
@@ -88,6 +97,8 @@ impl Default for Config {
             token_ttl: Duration::from_hours(2),
             on_call: None,
             revoke_tokens_every: None,
+            entities: Vec::new(),
+            unknown_entities: UnknownEntities::Open,
         }
     }
 }
@@ -106,6 +117,8 @@ impl std::fmt::Debug for Config {
             .field("fault_seed", &self.fault_seed)
             .field("token_ttl", &self.token_ttl)
             .field("revoke_tokens_every", &self.revoke_tokens_every)
+            .field("entities", &self.entities)
+            .field("unknown_entities", &self.unknown_entities)
             .finish_non_exhaustive()
     }
 }

@@ -180,6 +180,8 @@ pub struct Shared {
     http: reqwest::Client,
     inner: Mutex<Inner>,
     pub audit_wake: tokio::sync::Notify,
+    /// The role system (`roles.rs`).
+    pub roles: super::roles::Roles,
 }
 
 fn sha_hex(s: &str) -> String {
@@ -191,7 +193,7 @@ fn to_json<T: Serialize>(v: &T) -> String {
 }
 
 impl Inner {
-    fn persist(&mut self, rows: &[Row]) -> Result<(), ApiError> {
+    pub(in crate::emulator) fn persist(&mut self, rows: &[Row]) -> Result<(), ApiError> {
         if let Some(store) = &mut self.store {
             store
                 .write(rows)
@@ -347,8 +349,10 @@ impl Shared {
                 inner.products.insert(p.product_id, p);
             }
         }
+        let roles = super::roles::Roles::new(cfg.unknown_entities, &cfg.entities, store.as_ref())?;
         inner.store = store;
         Ok(Shared {
+            roles,
             cfg,
             base_url,
             rt,
@@ -480,7 +484,10 @@ impl Shared {
     }
 
     /// The appid of the body's `access_token`; 10001 when unknown or expired (§2.2).
-    fn authenticate(&self, body: &Map<String, Value>) -> Result<String, ApiError> {
+    pub(in crate::emulator) fn authenticate(
+        &self,
+        body: &Map<String, Value>,
+    ) -> Result<String, ApiError> {
         let token = body
             .get("access_token")
             .and_then(Value::as_str)
@@ -496,7 +503,7 @@ impl Shared {
 
 /// The platform wants `application/json` (platform-api.md §1); parameters such as `charset`
 /// are accepted because real HTTP clients add them.
-fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
+pub(in crate::emulator) fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
     let ct = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -57,11 +57,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 Json(json!({"expired": s.expire_tokens()}))
             }),
         )
-        .route("/reset", post(reset));
+        .route("/reset", post(reset))
+        .merge(super::roles::admin_routes());
     Router::new()
         .route("/api/apps/v2/token", post(token))
         .route("/product/api/{name}", post(product_api))
         .route("/obj/{*uri}", get(object))
+        .merge(super::roles::api_routes())
         .nest("/__emulator", admin)
         .fallback(fallback)
         // Rich text may be 100 000 characters per block; leave room for several.
@@ -84,7 +86,7 @@ async fn product_api(
 }
 
 /// Applies the endpoint's faults around `perform` and logs the call.
-async fn with_faults(
+pub(super) async fn with_faults(
     s: Arc<Shared>,
     endpoint: String,
     perform: impl FnOnce(&Arc<Shared>) -> Reply,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{
-    CallRecord, CallbackRecord, Config, Counts, Emulator, FaultSpec, Resource, StoredProduct, model,
+    CallRecord, CallbackRecord, Config, Counts, Emulator, EntitySeed, FaultSpec, Resource,
+    RoleCall, StoredProduct, model,
 };
 
 pub const TEST_APPID: &str = "tt_test_app";
@@ -177,6 +178,20 @@ impl TestEmulator {
 
     pub fn reset(&self) {
         self.shared.reset().expect("reset the emulator");
+    }
+
+    /// Adds or replaces role-system entities (as `POST /__emulator/entities` does).
+    pub fn seed_entities(&self, seeds: &[EntitySeed]) {
+        self.shared.seed_entities(seeds).expect("seed entities");
+    }
+
+    pub fn entities(&self) -> Vec<EntitySeed> {
+        self.shared.entities()
+    }
+
+    /// The role-system calls so far, with what each asked about.
+    pub fn role_calls(&self) -> Vec<RoleCall> {
+        self.shared.role_calls()
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Session {
     pub plan: Plan,
     /// Whether the plan came from a file (it was reviewed; no need to show it or ask again).
     pub from_file: bool,
+    /// The roles preflight already ran on `plan` in this run (while planning).
+    preflight_done: bool,
     platform: Option<Platform>,
 }
 
@@ -77,11 +79,13 @@ pub fn begin(settings: &Settings, request: &Request) -> anyhow::Result<Session> 
             let plan_request = super::plan::Request {
                 targets: request.targets.clone(),
                 refresh: false,
+                offline: false,
             };
             (super::plan::plan(settings, &plan_request)?, false)
         }
     };
     let known_courses = state.courses_without_payloads().map_err(state_error)?.len();
+    let preflight_done = !from_file && plan.preflight_skipped.is_none();
     Ok(Session {
         settings: settings.clone(),
         guard,
@@ -90,6 +94,7 @@ pub fn begin(settings: &Settings, request: &Request) -> anyhow::Result<Session> 
         allow_mass_delist: request.allow_mass_delist,
         plan,
         from_file,
+        preflight_done,
         platform: None,
     })
 }
@@ -118,7 +123,10 @@ impl Session {
     }
 
     /// Executes the plan: every result is recorded in state as it arrives, and every failure is
-    /// in the outcome (one broken course never blocks the others).
+    /// in the outcome (one broken course never blocks the others). Before anything is sent, the
+    /// roles preflight withholds the courses whose entity may not publish them (a saved plan is
+    /// checked again here; a plan made in this run was checked while planning), and the local
+    /// platform learns the entities of the courses it will receive.
     pub fn apply(&mut self, events: Arc<dyn Events>) -> anyhow::Result<Outcome> {
         self.check_prune_guard()?;
         let state = self
@@ -151,13 +159,44 @@ impl Session {
             });
             anyhow::Ok((local, ctx))
         })?;
-        let outcome = runtime.block_on(apply::execute(ctx.clone(), &self.plan));
+        let ready = self.before_sending(&runtime, &ctx.client, local.as_ref());
+        let outcome = match ready {
+            Ok(()) => runtime
+                .block_on(apply::execute(ctx.clone(), &self.plan))
+                .map_err(state_error),
+            Err(e) => Err(e),
+        };
         self.platform = Some(Platform {
             runtime,
             local,
             ctx,
         });
-        outcome.map_err(state_error)
+        outcome
+    }
+
+    /// The roles preflight, unless it ran while planning, then the local platform's entities.
+    fn before_sending(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        client: &Client,
+        local: Option<&LocalPlatform>,
+    ) -> anyhow::Result<()> {
+        if !self.preflight_done {
+            let partner = self.settings.partner_entity_id.clone();
+            runtime
+                .block_on(crate::roles::check_plan_with(
+                    client,
+                    partner.as_deref(),
+                    &mut self.plan,
+                ))
+                .map_err(platform_error)?;
+            self.preflight_done = true;
+        }
+        if let Some(local) = local {
+            let subjects = crate::roles::subjects_of_plan(&self.plan);
+            local.seed_usable(&crate::roles::entity_ids(&subjects))?;
+        }
+        Ok(())
     }
 
     /// Polls `refresh` (with backoff) until every course of `course_ids` that is in review has

@@ -3,8 +3,8 @@
 //! arguments, calls one function here and renders what it returns.
 //!
 //! Who may import whom (docs/architecture.md): `ops` may use every module below it (`catalog`,
-//! `state`, `plan`, `platform`, `apply`, `audit`, `drift`, `adopt`, `local`); nothing below
-//! `cli` imports `cli` or `ops`, except `ops` itself.
+//! `state`, `plan`, `platform`, `apply`, `audit`, `drift`, `adopt`, `local`, `roles`); nothing
+//! below `cli` imports `cli` or `ops`, except `ops` itself.
 
 pub mod apply;
 pub mod drift;
@@ -12,6 +12,7 @@ pub mod dump;
 pub mod import;
 pub mod plan;
 pub mod refresh;
+pub mod roles;
 pub mod state;
 pub mod status;
 pub mod validate;

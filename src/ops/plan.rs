@@ -18,11 +18,14 @@ pub struct Request {
     pub targets: Vec<String>,
     /// Ask the platform first (`query`, read-only) and plan to undo any drift.
     pub refresh: bool,
+    /// Skip the roles preflight (`plan --offline`); the plan records that it was skipped.
+    pub offline: bool,
 }
 
 /// Makes the plan. With `refresh`, drift (see [`crate::drift`]) is folded into the planner's
 /// view of state first, so that `plan::diff` stays pure and unaware of it. Each course's payload
-/// is computed once.
+/// is computed once. Then the roles preflight withholds the courses whose teacher or institution
+/// may not publish them, whenever the platform can be reached ([`super::roles::check_plan`]).
 pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
     let mut prepared = prepare::prepare(settings, true)?;
     if request.refresh
@@ -41,7 +44,9 @@ pub fn plan(settings: &Settings, request: &Request) -> anyhow::Result<Plan> {
         prune: settings.prune,
         targets: request.targets.clone(),
     };
-    Ok(prepared.diff(&options))
+    let mut plan = prepared.diff(&options);
+    super::roles::check_plan(settings, &mut plan, request.offline)?;
+    Ok(plan)
 }
 
 /// Writes a saved plan atomically (temporary file, then rename).

@@ -57,6 +57,20 @@ pub struct Plan {
     pub uploads: Vec<Upload>,
     pub courses: Vec<CourseChange>,
     pub notes: Vec<Note>,
+    /// Courses the roles preflight took out of the plan, with the reason (`crate::roles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<Blocked>,
+    /// Why the roles preflight did not run, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight_skipped: Option<String>,
+}
+
+/// A course the roles preflight withheld: its teacher or institution may not publish it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    pub course_id: String,
+    pub title: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,6 +180,27 @@ impl Plan {
     /// Whether apply would do anything.
     pub fn has_changes(&self) -> bool {
         !self.courses.is_empty() || !self.uploads.is_empty()
+    }
+
+    /// `Blocked: N courses by the roles preflight.` (PRODUCT.md "Roles"), the line that follows
+    /// the summary line; `None` when nothing is blocked.
+    pub fn blocked_line(&self) -> Option<String> {
+        let n = self.blocked.len();
+        (n > 0).then(|| {
+            format!(
+                "Blocked: {n} course{} by the roles preflight.",
+                if n == 1 { "" } else { "s" }
+            )
+        })
+    }
+
+    /// The line that says the roles preflight did not run, and why; `None` when it ran.
+    pub fn preflight_skipped_line(&self) -> Option<String> {
+        self.preflight_skipped.as_ref().map(|why| {
+            format!(
+                "Roles preflight skipped ({why}): a course whose teacher or institution may not publish it is not detected; `coursesync roles` checks."
+            )
+        })
     }
 }
 
@@ -307,6 +342,8 @@ pub fn diff_desired(
         uploads,
         courses,
         notes,
+        blocked: Vec::new(),
+        preflight_skipped: None,
     }
 }
 

@@ -152,10 +152,15 @@ fn newline_terminated(s: &str) -> String {
 /// The human form.
 pub fn human(plan: &Plan) -> String {
     let mut out = String::new();
-    if !plan.has_changes() {
+    if !plan.has_changes() && plan.blocked.is_empty() {
         let _ = writeln!(
             out,
             "No changes: the platform matches the catalog as far as state knows."
+        );
+    } else if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "Nothing can be sent: every course with changes is blocked by the roles preflight."
         );
     }
     for c in &plan.courses {
@@ -215,6 +220,16 @@ pub fn human(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    if !plan.blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "{BOLD}Blocked{BOLD:#} by the roles preflight (not sent; `coursesync roles` shows why):"
+        );
+        for b in &plan.blocked {
+            let _ = writeln!(out, "  {RED}!{RED:#} {} blocked: {}", b.course_id, b.reason);
+        }
+        out.push('\n');
+    }
     if plan.summary.in_review > 0 {
         let _ = writeln!(
             out,
@@ -228,6 +243,12 @@ pub fn human(plan: &Plan) -> String {
         );
     }
     let _ = writeln!(out, "{BOLD}{}{BOLD:#}", plan.summary.line());
+    if let Some(line) = plan.blocked_line() {
+        let _ = writeln!(out, "{RED}{line}{RED:#}");
+    }
+    if let Some(line) = plan.preflight_skipped_line() {
+        let _ = writeln!(out, "{YELLOW}{line}{YELLOW:#}");
+    }
     out
 }
 
@@ -250,6 +271,30 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "| {label} | {n} |");
     }
     let _ = writeln!(out, "\n**{}**\n", s.line());
+    if let Some(line) = plan.blocked_line() {
+        let _ = writeln!(out, "**{line}**\n");
+        let _ = writeln!(
+            out,
+            "<details><summary>Blocked by the roles preflight ({}): not sent</summary>\n",
+            plan.blocked.len()
+        );
+        for (shown, b) in plan.blocked.iter().enumerate() {
+            let line = format!(
+                "- `{}` blocked: {}\n",
+                escape_md(&b.course_id),
+                escape_md(&b.reason)
+            );
+            if out.len() + line.len() > MARKDOWN_BUDGET / 4 {
+                let _ = writeln!(out, "- … and {} more", plan.blocked.len() - shown);
+                break;
+            }
+            out.push_str(&line);
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    if let Some(line) = plan.preflight_skipped_line() {
+        let _ = writeln!(out, "_{}_\n", escape_md(&line));
+    }
     if !plan.notes.is_empty() {
         let _ = writeln!(
             out,

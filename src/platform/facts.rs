@@ -82,3 +82,70 @@ pub mod review_status {
 
 /// The sandbox's audit switch header, sent on write calls when configured (§12) [C].
 pub const CHECK_TYPE_HEADER: &str = "Aweme-Check-Type";
+
+/// The role system (角色系统, platform-api.md §3, §4.2, §9): who may publish a course. Issue 9
+/// turns this file into a tagged registry; these facts stay together in this one block.
+pub mod roles {
+    /// Role-system paths, appended to the role base (§1, §4.2) [C].
+    pub mod path {
+        /// R14 查询小程序已绑定的角色: the roles bound to the app [C].
+        pub const GET_BIND_LIST: &str = "/auth/entity/get_bind_list";
+        /// R18 查询授权小程序: an entity's authorisation of the app [C].
+        pub const GET_APPID_AUTH: &str = "/auth/entity/get_appid_auth";
+        /// R8 查询类目认证资质: an entity's qualification for a category [C].
+        pub const GET_CLASS_AUTH: &str = "/auth/entity/get_class_auth";
+    }
+
+    /// Production host of the role family (`https://developer.toutiao.com/auth/entity`, §1) [C];
+    /// the sandbox serves it from the one sandbox host [C].
+    pub const PRODUCTION_BASE: &str = "https://developer.toutiao.com";
+
+    /// The role envelope (§3) [C]: the result fields at the top level (except `get_appid_auth`,
+    /// whose result is under `data`) and `err: {err_code, err_msg}`; SKIT's success rule is
+    /// HTTP 200 and `err_no == 0` (when present, with `err_tips`) and `err.err_code == 0` (when
+    /// `err` is present). The role family's own error numbers were not found (§13) [?]: the
+    /// client classifies them with the course library's table (-1 busy, 10001 token) [I].
+    pub const ERR_CODE_OK: i64 = 0;
+
+    /// `industry_code` 10000 = 泛知识, the only supported industry (§9.1) [C].
+    pub const INDUSTRY_CODE: i64 = 10000;
+
+    /// `industry_role` / `merchant_industry_role` (§9.1) [C].
+    pub mod industry_role {
+        /// 老师: an individual teacher [C]; the role of a course's `teacher_id` [I] (§9.3 glue).
+        pub const TEACHER: i64 = 1;
+        /// 机构: an institution [C]; the role of a course's `institution_id` [I] (§9.3 glue).
+        pub const INSTITUTION: i64 = 2;
+        /// 代运营服务商: an operating partner, acting for teachers and institutions [C].
+        pub const PARTNER: i64 = 3;
+    }
+
+    /// `auth_status` of `get_appid_auth` and `audit_status` of a qualification (§9.1) [C].
+    pub mod status {
+        /// 1 reviewing [C].
+        pub const REVIEWING: i64 = 1;
+        /// 2 passed [C]. What makes an entity usable: `auth_status` 2, and a qualification in
+        /// force (`online_qualification`) with `audit_status` 2 [C] (see `crate::roles::usable`).
+        pub const PASSED: i64 = 2;
+        /// 3 failed [C].
+        pub const FAILED: i64 = 3;
+    }
+
+    /// `auth_role.scope` / `get_appid_auth.scope`: bit flags (§9.1) [C].
+    pub mod scope {
+        /// The entity lets the app take payments for it [C].
+        pub const PAY: i64 = 1;
+        /// The entity lets the app create courses for it (upload to the course library) [C].
+        pub const CREATE_COURSES: i64 = 2;
+    }
+
+    /// `get_class_auth.industry_class.third_class`: always 0 in the samples (§10) [C].
+    pub const THIRD_CLASS: i64 = 0;
+
+    /// `expire_time` is `yyyy-MM-dd` (§9.1) [C]; a qualification or authorisation letter is no
+    /// longer valid after that day, in China time [I].
+    pub const EXPIRE_TIME_FORMAT: &str = "[year]-[month]-[day]";
+    /// The `expire_time` of something that never expires, seen on ID documents (§9.1) [C];
+    /// accepted on qualifications too [I].
+    pub const NEVER_EXPIRES: &str = "长期有效";
+}

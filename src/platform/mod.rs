@@ -1,16 +1,19 @@
-//! The async client for the course-library API (platform-api.md §1–8).
+//! The async client for the course-library API (platform-api.md §1–8) and the role system's read
+//! calls ([`roles`], §9).
 //!
 //! Every call goes through one loop: take a permit of the shared semaphore (`concurrency`), a
 //! slot of the shared rate limiter (`max_qps`, all endpoints together), a token from
 //! [`token::TokenSource`], send, and on failure ask [`retry`] whether and when to try again.
 //! Bodies carry the token (§2.1), so no body ever goes into an error; errors name the endpoint,
-//! the status and a masked slice of the answer. Inferred platform facts live in [`facts`].
+//! the status and a masked slice of the answer. The two families answer in different envelopes
+//! (§3); [`Envelope`] says how each one reads success. Inferred platform facts live in [`facts`].
 
 pub mod error;
 pub mod facts;
 pub mod ratelimit;
 pub mod renewal;
 pub mod retry;
+pub mod roles;
 pub mod token;
 pub mod wire;
 
@@ -35,6 +38,8 @@ pub struct ClientConfig {
     pub product_base: String,
     /// Scheme and host of `/api/apps/v2/token`.
     pub token_base: String,
+    /// Scheme and host of the role system, `/auth/entity/<name>` (platform-api.md §1, §4.2).
+    pub role_base: String,
     pub appid: String,
     pub access_token: Option<Secret>,
     pub app_secret: Option<Secret>,
@@ -57,13 +62,16 @@ impl ClientConfig {
     /// family; otherwise `environment` picks the hosts (platform-api.md §1). `local` has no
     /// hosts of its own: the caller starts the emulator and sets `base_url` to its URL.
     pub fn from_settings(settings: &Settings) -> Result<ClientConfig, PlatformError> {
-        let (product_base, token_base) = match (&settings.base_url, settings.environment) {
-            (Some(base), _) => (base.clone(), base.clone()),
+        let (product_base, token_base, role_base) = match (&settings.base_url, settings.environment)
+        {
+            (Some(base), _) => (base.clone(), base.clone(), base.clone()),
             (None, Environment::Production) => (
                 settings::PRODUCTION_PRODUCT_BASE.to_string(),
                 settings::PRODUCTION_TOKEN_BASE.to_string(),
+                facts::roles::PRODUCTION_BASE.to_string(),
             ),
             (None, Environment::Sandbox) => (
+                settings::SANDBOX_BASE.to_string(),
                 settings::SANDBOX_BASE.to_string(),
                 settings::SANDBOX_BASE.to_string(),
             ),
@@ -76,6 +84,7 @@ impl ClientConfig {
         Ok(ClientConfig {
             product_base,
             token_base,
+            role_base,
             appid: settings.appid.clone(),
             access_token: settings.access_token.clone(),
             app_secret: settings.app_secret.clone(),
@@ -127,6 +136,7 @@ pub struct Client {
 #[derive(Debug)]
 struct Inner {
     product_base: String,
+    role_base: String,
     appid: String,
     app_secret: Option<Secret>,
     request_timeout: Duration,
@@ -146,6 +156,46 @@ struct Inner {
 enum Kind {
     Read,
     Write,
+}
+
+/// Which API family a call belongs to: where it is sent (platform-api.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Product,
+    Role,
+}
+
+/// How an API family's answer says success or failure (platform-api.md §3). Each family's
+/// envelope type implements it; the call loop decodes the answer as `E` and asks it.
+pub(crate) trait Envelope: DeserializeOwned {
+    /// What a successful answer carries.
+    type Data;
+    /// The data on success, or the platform's refusal.
+    fn into_result(self) -> Result<Self::Data, Refusal>;
+}
+
+/// A refusal in the envelope: the family's error number and message.
+pub(crate) struct Refusal {
+    pub code: i64,
+    pub message: String,
+    pub log_id: Option<String>,
+}
+
+/// The course library's envelope: success is `err_no == 0`, the result under `data` (§3) [C].
+impl<T: DeserializeOwned> Envelope for wire::Envelope<T> {
+    type Data = Option<T>;
+
+    fn into_result(self) -> Result<Option<T>, Refusal> {
+        if self.err_no == facts::ERR_OK {
+            Ok(self.data)
+        } else {
+            Err(Refusal {
+                code: self.err_no,
+                message: self.err_msg,
+                log_id: self.log_id,
+            })
+        }
+    }
 }
 
 type Attempt<T> = Result<T, (PlatformError, Option<Duration>)>;
@@ -195,6 +245,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 product_base: config.product_base.trim_end_matches('/').to_string(),
+                role_base: config.role_base.trim_end_matches('/').to_string(),
                 appid: config.appid,
                 app_secret: config.app_secret,
                 request_timeout: config.request_timeout,
@@ -552,6 +603,20 @@ impl Client {
         kind: Kind,
         make_body: impl Fn(&str) -> Vec<u8>,
     ) -> (Result<Option<T>, PlatformError>, bool) {
+        self.call_loop::<wire::Envelope<T>>(Family::Product, endpoint, path, kind, make_body)
+            .await
+    }
+
+    /// The call loop of every family: permits, rate limit, token, retry; the answer is decoded
+    /// as the family's envelope `E`.
+    async fn call_loop<E: Envelope>(
+        &self,
+        family: Family,
+        endpoint: &'static str,
+        path: &str,
+        kind: Kind,
+        make_body: impl Fn(&str) -> Vec<u8>,
+    ) -> (Result<E::Data, PlatformError>, bool) {
         let inner = &*self.inner;
         // Attempts that count against `retry.max_attempts`; a token refusal does not (it is
         // bounded by the renewal budget, see `renewal`).
@@ -573,7 +638,9 @@ impl Client {
                     Ok(lease) => {
                         inner.requests.fetch_add(1, Ordering::Relaxed);
                         let body = make_body(lease.token.expose());
-                        let outcome = self.attempt(endpoint, path, kind, body, &lease.token).await;
+                        let outcome = self
+                            .attempt::<E>(family, endpoint, path, kind, body, &lease.token)
+                            .await;
                         (outcome, Some(lease))
                     }
                 }
@@ -628,16 +695,21 @@ impl Client {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(
+    async fn attempt<E: Envelope>(
         &self,
+        family: Family,
         endpoint: &'static str,
         path: &str,
         kind: Kind,
         body: Vec<u8>,
         token: &Secret,
-    ) -> Attempt<Option<T>> {
+    ) -> Attempt<E::Data> {
         let inner = &*self.inner;
-        let url = format!("{}{path}", inner.product_base);
+        let base = match family {
+            Family::Product => &inner.product_base,
+            Family::Role => &inner.role_base,
+        };
+        let url = format!("{base}{path}");
         let secret = inner.app_secret.as_ref().map_or("", Secret::expose);
         let secrets = [token.expose(), secret];
         let check_type = match kind {
@@ -654,7 +726,7 @@ impl Client {
             &secrets,
         )
         .await?;
-        let envelope: wire::Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| {
+        let envelope: E = serde_json::from_slice(&bytes).map_err(|e| {
             let error = PlatformError::Decode {
                 endpoint,
                 message: e.to_string(),
@@ -662,16 +734,15 @@ impl Client {
             };
             (error, None)
         })?;
-        if envelope.err_no == facts::ERR_OK {
-            return Ok(envelope.data);
-        }
-        let error = PlatformError::Api {
-            endpoint,
-            err_no: envelope.err_no,
-            err_msg: mask(&envelope.err_msg, &secrets),
-            log_id: envelope.log_id,
-        };
-        Err((error, None))
+        envelope.into_result().map_err(|refusal| {
+            let error = PlatformError::Api {
+                endpoint,
+                err_no: refusal.code,
+                err_msg: mask(&refusal.message, &secrets),
+                log_id: refusal.log_id,
+            };
+            (error, None)
+        })
     }
 }
 
@@ -829,13 +900,22 @@ mod tests {
         .unwrap();
         assert_eq!(c.product_base, settings::PRODUCTION_PRODUCT_BASE);
         assert_eq!(c.token_base, settings::PRODUCTION_TOKEN_BASE);
+        assert_eq!(c.role_base, "https://developer.toutiao.com");
         let c = ClientConfig::from_settings(&settings(
             "[app]\nappid = \"tt1\"\nenvironment = \"sandbox\"\n",
         ))
         .unwrap();
         assert_eq!(
-            (c.product_base.as_str(), c.token_base.as_str()),
-            (settings::SANDBOX_BASE, settings::SANDBOX_BASE)
+            (
+                c.product_base.as_str(),
+                c.token_base.as_str(),
+                c.role_base.as_str()
+            ),
+            (
+                settings::SANDBOX_BASE,
+                settings::SANDBOX_BASE,
+                settings::SANDBOX_BASE
+            )
         );
         let c = ClientConfig::from_settings(&settings(
             "[app]\nappid = \"tt1\"\nenvironment = \"production\"\nbase_url = \"http://127.0.0.1:8790\"\n",
@@ -843,6 +923,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.product_base, "http://127.0.0.1:8790");
         assert_eq!(c.token_base, "http://127.0.0.1:8790");
+        assert_eq!(c.role_base, "http://127.0.0.1:8790");
         assert!(ClientConfig::from_settings(&settings("[app]\nappid = \"tt1\"\n")).is_err());
     }
 }

@@ -557,8 +557,9 @@ pub struct SecondClass {
     pub document_link: Option<String>,
 }
 
-/// Lenient deserializers for the platform's loose typing (§3).
-mod de {
+/// Lenient deserializers for the platform's loose typing (§3); the role family's wire types
+/// ([`super::roles::wire`]) use them too.
+pub(crate) mod de {
     use std::fmt;
 
     use serde::de::{self, Deserialize, Deserializer, Visitor};

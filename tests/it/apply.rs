@@ -215,6 +215,8 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
     let r = Remote::new();
     r.course("a.toml", &base_course("a"));
     ok(&r.run(&["plan", "--out", "plan.json"]));
+    // The plan's roles preflight asked the platform (read calls only).
+    let planned = r.emulator.calls().len();
     // The catalog changed since: refused, nothing sent.
     r.course("b.toml", &base_course("b"));
     let stale = r.run(&["apply", "plan.json"]);
@@ -224,7 +226,7 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
         "{}",
         stderr(&stale)
     );
-    assert_eq!(r.emulator.calls().len(), 0);
+    assert_eq!(r.emulator.calls().len(), planned);
 
     std::fs::remove_file(r.project.catalog().join("b.toml")).unwrap();
     ok(&r.run(&["apply", "plan.json"]));
@@ -293,7 +295,15 @@ fn without_auto_approve_and_no_terminal_it_refuses() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(r.emulator.calls().len(), 0);
+    // Only the plan's roles preflight (read calls) reached the platform before the question.
+    let calls = r.emulator.calls();
+    assert!(
+        calls.iter().all(|c| matches!(
+            c.endpoint.as_str(),
+            "token" | "get_appid_auth" | "get_class_auth"
+        )),
+        "{calls:?}"
+    );
 }
 
 #[test]

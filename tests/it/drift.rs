@@ -50,6 +50,7 @@ fn delist_out_of_band(r: &Remote, product_id: u64) {
     let client = Client::new(ClientConfig {
         product_base: r.emulator.url(),
         token_base: r.emulator.url(),
+        role_base: r.emulator.url(),
         appid: TEST_APPID.into(),
         access_token: None,
         app_secret: Some(Secret::new(TEST_SECRET)),

@@ -9,6 +9,7 @@ mod no_panic;
 mod plan;
 mod platform;
 mod refresh;
+mod roles;
 mod state;
 mod support;
 mod tokens;

@@ -606,6 +606,7 @@ impl Answering {
         Client::new(ClientConfig {
             product_base: self.url.clone(),
             token_base: self.url.clone(),
+            role_base: self.url.clone(),
             appid: "tt_fuzz".into(),
             // A ready token, so that a refusal also makes the client read a token answer.
             access_token: Some(Secret::new("ready")),
@@ -989,6 +990,7 @@ impl Answering {
         ClientConfig {
             product_base: self.url.clone(),
             token_base: self.url.clone(),
+            role_base: self.url.clone(),
             appid: "tt_fuzz".into(),
             access_token: None,
             app_secret: Some(Secret::new("secret")),

@@ -18,6 +18,7 @@ fn config(emu: &TestEmulator) -> ClientConfig {
     ClientConfig {
         product_base: emu.url(),
         token_base: emu.url(),
+        role_base: emu.url(),
         appid: emu.appid().to_string(),
         access_token: None,
         app_secret: Some(Secret::new(TEST_SECRET)),

@@ -49,6 +49,7 @@ impl Platform {
         Client::new(ClientConfig {
             product_base: self.emu.url(),
             token_base: self.emu.url(),
+            role_base: self.emu.url(),
             appid: TEST_APPID.into(),
             access_token: None,
             app_secret: Some(Secret::new(TEST_SECRET)),

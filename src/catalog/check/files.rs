@@ -7,9 +7,8 @@ use super::{Checker, FileRef, HashMap, Path, PathBuf, Range, S, hosted_url, rule
 pub struct FsContext {
     root: PathBuf,
     root_canonical: PathBuf,
-    dirs: HashMap<PathBuf, bool>,
-    /// The `stat` of every local file checked, by relative path (handed to the hasher).
-    pub stats: HashMap<String, crate::hashing::Meta>,
+    /// Directory (relative to the root, `/`-separated) → whether it lies inside the catalog.
+    dirs: HashMap<String, bool>,
 }
 
 impl FsContext {
@@ -18,19 +17,33 @@ impl FsContext {
             root: root.to_path_buf(),
             root_canonical: root.canonicalize()?,
             dirs: HashMap::new(),
-            stats: HashMap::new(),
         })
     }
 
-    /// Whether `dir` (an existing directory) resolves to a place inside the catalog.
-    pub(super) fn dir_inside(&mut self, dir: &Path) -> bool {
-        if let Some(&inside) = self.dirs.get(dir) {
+    /// Whether the directory `rel` (relative to the root, normalized, `""` the root itself)
+    /// exists and lies inside the catalog. Walks down from the root one component at a time,
+    /// each directory looked at once (one `lstat`); only a symlink is resolved, to see where it
+    /// leads. A file in a directory of 10,000 course directories costs one `lstat`, not a
+    /// `realpath` of every component.
+    pub(super) fn dir_inside(&mut self, rel: &str) -> bool {
+        if rel.is_empty() {
+            return true;
+        }
+        if let Some(&inside) = self.dirs.get(rel) {
             return inside;
         }
-        let inside = dir
-            .canonicalize()
-            .is_ok_and(|c| c.starts_with(&self.root_canonical));
-        self.dirs.insert(dir.to_path_buf(), inside);
+        let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+        let inside = self.dir_inside(parent) && {
+            let abs = self.root.join(rel);
+            match std::fs::symlink_metadata(&abs) {
+                Ok(m) if m.file_type().is_symlink() => abs
+                    .canonicalize()
+                    .is_ok_and(|c| c.starts_with(&self.root_canonical) && c.is_dir()),
+                Ok(m) => m.is_dir(),
+                Err(_) => false,
+            }
+        };
+        self.dirs.insert(rel.to_string(), inside);
         inside
     }
 }
@@ -143,8 +156,8 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let parent = abs.parent().unwrap_or(&self.fs.root).to_path_buf();
-        let inside = self.fs.dir_inside(&parent)
+        let parent = norm.rsplit_once('/').map_or("", |(p, _)| p);
+        let inside = self.fs.dir_inside(parent)
             && (!meta.file_type().is_symlink()
                 || abs
                     .canonicalize()
@@ -170,9 +183,8 @@ impl Checker<'_> {
             );
             return None;
         };
-        self.fs
-            .stats
-            .insert(norm.clone(), crate::hashing::Meta::of(&target));
+        self.files
+            .push((norm.clone(), crate::hashing::Meta::of(&target)));
         Some(norm)
     }
 }

@@ -35,6 +35,9 @@ pub struct FileOutcome {
     /// The course_id and where it is written, when one was read (for the duplicate check).
     pub id: Option<(String, Location)>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The `stat` of every local file the course references, by path relative to the catalog
+    /// directory (handed to the hasher, which need not look again).
+    pub files: Vec<(String, crate::hashing::Meta)>,
 }
 
 /// Checks one course file. `display` is the path shown in findings.
@@ -45,6 +48,7 @@ pub fn check_file(display: &Path, text: &str, fs: &mut FsContext) -> FileOutcome
         fs,
         diagnostics: Vec::new(),
         errors: 0,
+        files: Vec::new(),
     };
     let raw = match toml::de::Deserializer::parse(text) {
         Err(e) => {
@@ -78,6 +82,7 @@ pub fn check_file(display: &Path, text: &str, fs: &mut FsContext) -> FileOutcome
         course,
         id,
         diagnostics: ck.diagnostics,
+        files: ck.files,
     }
 }
 
@@ -117,6 +122,7 @@ struct Checker<'a> {
     fs: &'a mut FsContext,
     diagnostics: Vec<Diagnostic>,
     errors: usize,
+    files: Vec<(String, crate::hashing::Meta)>,
 }
 
 impl Checker<'_> {

@@ -139,6 +139,7 @@ impl Shared {
         if let Some(store) = &mut inner.store {
             store.clear()?;
         }
+        self.roles.reset();
         Ok(())
     }
 }

@@ -38,7 +38,9 @@ impl Shared {
             due_ms: now_ms().saturating_add(
                 i64::try_from(self.cfg.audit_delay.as_millis()).unwrap_or(i64::MAX),
             ),
-            planned_rejection: self.plan_rejection(&checked.title, reject),
+            planned_rejection: self
+                .plan_rejection(&checked.title, reject)
+                .or_else(|| self.roles.rejection(product)),
             title: checked.title.clone(),
             callback_data: checked.callback_data.clone(),
         }

@@ -7,6 +7,7 @@ mod cli;
 mod course;
 mod faults;
 mod persistence;
+mod roles;
 mod token;
 mod upload;
 
