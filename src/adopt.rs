@@ -167,9 +167,10 @@ fn scalar(v: &Value) -> Option<toml_edit::Value> {
 /// Unix ms as an RFC 3339 datetime in China time (`2026-12-01T00:00:00+08:00`), with
 /// milliseconds only when there are some.
 pub fn china_datetime(ms: i64) -> Option<String> {
+    // `checked_to_offset`: a time near the end of year 9999 UTC has no +08:00 form.
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()?
-        .to_offset(time::macros::offset!(+8));
+        .checked_to_offset(time::macros::offset!(+8))?;
     let base = at
         .format(time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second]"
@@ -409,6 +410,11 @@ mod tests {
         for ms in [0, 1_796_054_400_123, 1_234_567_890_001] {
             let d: toml::value::Datetime = china_datetime(ms).unwrap().parse().unwrap();
             assert_eq!(crate::catalog::check::datetime_to_ms(&d), Some(ms));
+        }
+        // The last hours of year 9999 UTC have no +08:00 form; nothing panics on any value.
+        assert_eq!(china_datetime(253_402_297_199_000), None);
+        for ms in [i64::MIN, -1, i64::MAX, 253_402_271_999_999] {
+            let _ = china_datetime(ms);
         }
     }
 

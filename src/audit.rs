@@ -1,8 +1,11 @@
 //! `refresh`: pulls the platform's audit verdicts and upload statuses into state.
 //!
 //! The platform audits every `add`/`modify` asynchronously (platform-api.md §8); this module asks
-//! `query_review` about each course the state holds as in review and `query_resource_status`
-//! about each upload still pending, and records what changed. Invariants:
+//! `query_review` about every course with a live product id ([`live_product_id`]), not only those
+//! in review, so that an out-of-band re-audit (a console edit, then rejected) is seen (PRODUCT.md
+//! "Platform facts the documents leave open", refresh), and `query_resource_status` about each
+//! upload still pending, and records what changed. It always authenticates, even with nothing to
+//! ask, so a wrong secret fails a scheduled refresh. Invariants:
 //! - The interpretation of a verdict ([`verdict`], [`apply_review`]) and of a reject reason
 //!   ([`readable_reason`]) is pure; only [`refresh`] talks to the platform and the state.
 //! - All course updates go into one `put_courses` (one transaction, one serial step), and nothing
@@ -139,12 +142,27 @@ pub fn lesson_audits_json(fulfillment: &[wire::FulfillmentReview]) -> Option<Str
     Some(serde_json::to_string(&lessons).expect("lesson audits serialize"))
 }
 
+/// The product id `refresh` asks about for `record`: its product unless that is dead. A first
+/// add that was rejected leaves a dead id (platform-api.md §5.1: a new add gets a new id); every
+/// other product id is alive, delisted or not.
+pub fn live_product_id(record: &CourseRecord) -> Option<i64> {
+    let id = record.product_id?;
+    let dead = record.audit == Audit::Rejected && record.approved_hash.is_none();
+    (!dead).then_some(id)
+}
+
 /// `record` after the platform's `review`, or `None` when nothing changes. Pure.
 ///
 /// Passed: approved, the submitted payload becomes the approved (live) one, and a first approval
 /// lists the course, because the platform lists an approved add by itself (platform-api.md §5.1,
 /// §8). Rejected: the reason made readable; the approved version, if any, stays live and the
-/// listing is left as it is. Still reviewing: only the lessons' audits may change.
+/// listing is left as it is; for an approved course that is an out-of-band re-audit that failed.
+/// Still reviewing: only the lessons' audits may change.
+///
+/// A pass reported for a course recorded as rejected changes nothing: only an out-of-band version
+/// can have passed, whose content coursesync does not know, and a platform whose `query_review`
+/// reported the live version's status after a rejected modify would otherwise erase the
+/// rejection (PRODUCT.md "Fail safe"); `drift` shows what is live.
 pub fn apply_review(
     record: &CourseRecord,
     review: &wire::Review,
@@ -153,6 +171,7 @@ pub fn apply_review(
     let mut next = record.clone();
     let course = review.course.clone().unwrap_or_default();
     match verdict(course.status) {
+        Verdict::Passed if record.audit == Audit::Rejected => return None,
         Verdict::Passed => {
             if record.approved_hash.is_none() {
                 next.listed = true;
@@ -219,7 +238,9 @@ pub struct RefreshReport {
     pub resources: Vec<ResourceChange>,
     /// Courses asked about and still in review.
     pub still_in_review: usize,
-    /// Courses in review whose product the platform did not answer about, by course_id.
+    /// Courses asked about (those with a live product id).
+    pub asked: usize,
+    /// Courses whose product the platform did not answer about, by course_id.
     pub unknown_products: Vec<(String, i64)>,
     /// Uploads asked about and still uploading.
     pub still_uploading: usize,
@@ -243,30 +264,42 @@ pub fn resource_outcome(status: i64) -> Option<i64> {
     .then_some(status)
 }
 
-/// Asks the platform about every course in review and every pending upload, and records what
-/// changed. Course updates are written in one transaction before uploads are asked about, so an
-/// upload query that fails loses no verdict. The caller holds the state lock.
+/// Asks the platform about every course with a live product id (batches of at most 500 ids)
+/// and every pending upload, and records what changed. Course updates are written in one
+/// transaction before uploads are asked about, so an upload query that fails loses no verdict.
+/// With nothing to ask it still authenticates ([`Client::authenticate`]). The caller holds the
+/// state lock.
 pub async fn refresh(client: &Client, state: &State) -> Result<RefreshReport, RefreshError> {
     let mut report = RefreshReport::default();
     // The small columns are enough to decide; payload bodies are read only for a change.
-    let in_review: Vec<CourseRecord> = state
+    let live: Vec<(i64, CourseRecord)> = state
         .courses_without_payloads()?
         .into_values()
-        .filter(|c| c.audit == Audit::InReview && c.product_id.is_some())
+        .filter_map(|c| Some((live_product_id(&c)?, c)))
         .collect();
-    if !in_review.is_empty() {
-        let ids: Vec<i64> = in_review.iter().filter_map(|c| c.product_id).collect();
+    let mut pending: Vec<_> = state
+        .resources()?
+        .into_values()
+        .filter(|r| r.status == resource_status::UPLOADING)
+        .collect();
+    if live.is_empty() && pending.is_empty() {
+        client.authenticate().await?;
+    }
+    report.asked = live.len();
+    if !live.is_empty() {
+        let ids: Vec<i64> = live.iter().map(|(id, _)| *id).collect();
         let reviews = client.query_review(&ids).await?;
         let now = now_ms();
         let mut updates = Vec::new();
-        for light in in_review {
-            let product_id = light.product_id.expect("filtered on product_id");
+        for (product_id, light) in live {
             let Some(review) = reviews.get(&product_id) else {
                 report.unknown_products.push((light.course_id, product_id));
                 continue;
             };
             if apply_review(&light, review, now).is_none() {
-                report.still_in_review += 1;
+                if light.audit == Audit::InReview {
+                    report.still_in_review += 1;
+                }
                 continue;
             }
             let Some(record) = state.course(&light.course_id)? else {
@@ -293,11 +326,6 @@ pub async fn refresh(client: &Client, state: &State) -> Result<RefreshReport, Re
         }
     }
 
-    let mut pending: Vec<_> = state
-        .resources()?
-        .into_values()
-        .filter(|r| r.status == resource_status::UPLOADING)
-        .collect();
     pending.sort_by(|a, b| (&a.sha256, a.resource_type).cmp(&(&b.sha256, b.resource_type)));
     let answers =
         futures::future::join_all(pending.iter().map(|r| client.query_resource_status(&r.uri)))
@@ -463,6 +491,45 @@ mod tests {
         );
         assert_eq!(next.approved_hash.as_deref(), Some("h1"));
         assert!(next.listed);
+    }
+
+    #[test]
+    fn live_products_are_all_but_a_rejected_first_add() {
+        assert_eq!(live_product_id(&record(Audit::InReview)), Some(7));
+        assert_eq!(live_product_id(&record(Audit::Approved)), Some(7));
+        let mut first_add_rejected = record(Audit::Rejected);
+        assert_eq!(live_product_id(&first_add_rejected), None);
+        first_add_rejected.approved_hash = Some("h1".into());
+        assert_eq!(
+            live_product_id(&first_add_rejected),
+            Some(7),
+            "a rejected modify"
+        );
+        let mut none = record(Audit::NotSubmitted);
+        none.product_id = None;
+        assert_eq!(live_product_id(&none), None);
+    }
+
+    #[test]
+    fn an_approved_course_rejected_at_a_re_audit_keeps_its_live_version() {
+        let mut before = record(Audit::Approved);
+        before.listed = true;
+        before.approved_hash = Some("h2".into());
+        before.approved_payload = before.payload.clone();
+        let next = apply_review(&before, &review(3, "控制台修改被拒"), 99).unwrap();
+        assert_eq!(next.audit, Audit::Rejected);
+        assert_eq!(next.reject_reason.as_deref(), Some("控制台修改被拒"));
+        assert_eq!(next.approved_hash.as_deref(), Some("h2"));
+        assert!(next.listed);
+        assert_eq!(apply_review(&before, &review(2, ""), 99), None);
+    }
+
+    #[test]
+    fn a_pass_reported_for_a_rejected_course_changes_nothing() {
+        let mut before = record(Audit::Rejected);
+        before.approved_hash = Some("h1".into());
+        before.reject_reason = Some("r".into());
+        assert_eq!(apply_review(&before, &review(2, ""), 99), None);
     }
 
     #[test]

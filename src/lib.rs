@@ -44,6 +44,7 @@ pub mod duration;
 pub mod emulator;
 pub mod error;
 pub mod events;
+pub mod generated;
 pub mod hashing;
 pub mod local;
 pub mod mapping;

@@ -32,6 +32,24 @@ pub const PRODUCTION_TOKEN_BASE: &str = "https://developer.toutiao.com";
 /// The sandbox serves every family from one host (platform-api.md §1, §12).
 pub const SANDBOX_BASE: &str = "https://open-sandbox.douyin.com";
 
+/// The bounds of every number in `[apply]`, checked when the settings are read (documented in
+/// docs/catalog-format.md, "Settings"). They keep every deadline and rate computable: no
+/// overflow, no endless wait, no request interval longer than anyone would wait for.
+pub mod bounds {
+    use std::ops::RangeInclusive;
+
+    /// Requests in flight.
+    pub const CONCURRENCY: RangeInclusive<u64> = 1..=256;
+    /// Requests per second: one every 10 s at least, 10,000 a second at most.
+    pub const MAX_QPS: RangeInclusive<f64> = 0.1..=10_000.0;
+    /// Seconds one upload may take to finish: up to 7 days.
+    pub const UPLOAD_TIMEOUT_SECS: RangeInclusive<u64> = 1..=7 * 24 * 3600;
+    /// Seconds one HTTP request may take: up to an hour.
+    pub const REQUEST_TIMEOUT_SECS: RangeInclusive<u64> = 1..=3600;
+    // Durations on the command line (`apply --timeout`, the emulator's) are bounded by
+    // `crate::duration::MAX`.
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("settings file {path} not found")]
@@ -387,19 +405,36 @@ impl Settings {
                     .into(),
             ));
         }
-        if raw.apply.concurrency == 0 || raw.apply.concurrency > 256 {
+        let a = &raw.apply;
+        for (key, value, range) in [
+            ("concurrency", a.concurrency as u64, bounds::CONCURRENCY),
+            (
+                "upload_timeout",
+                a.upload_timeout,
+                bounds::UPLOAD_TIMEOUT_SECS,
+            ),
+            (
+                "request_timeout",
+                a.request_timeout,
+                bounds::REQUEST_TIMEOUT_SECS,
+            ),
+        ] {
+            if !range.contains(&value) {
+                let unit = if key == "concurrency" { "" } else { " seconds" };
+                return Err(invalid(format!(
+                    "apply.{key} must be between {} and {}{unit}, not {value}",
+                    range.start(),
+                    range.end()
+                )));
+            }
+        }
+        if !bounds::MAX_QPS.contains(&a.max_qps) {
             return Err(invalid(format!(
-                "apply.concurrency must be between 1 and 256, not {}",
-                raw.apply.concurrency
+                "apply.max_qps must be between {} and {} requests per second, not {}",
+                bounds::MAX_QPS.start(),
+                bounds::MAX_QPS.end(),
+                a.max_qps
             )));
-        }
-        if raw.apply.request_timeout == 0 {
-            return Err(invalid(
-                "apply.request_timeout must be at least 1 second".into(),
-            ));
-        }
-        if !(raw.apply.max_qps > 0.0 && raw.apply.max_qps.is_finite()) {
-            return Err(invalid("apply.max_qps must be a positive number".into()));
         }
         if let Some(url) = &raw.catalog.assets_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -556,6 +591,53 @@ mod tests {
             matches!(err, SettingsError::Malformed { line: 4, .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn every_apply_number_is_bounded_with_a_clear_error() {
+        let parse = |apply: &str| {
+            Settings::parse(
+                Path::new("c.toml"),
+                &format!("[app]\nappid = \"tt1\"\n[apply]\n{apply}\n"),
+            )
+        };
+        for (apply, says) in [
+            (
+                "max_qps = 1e-300",
+                "apply.max_qps must be between 0.1 and 10000",
+            ),
+            ("max_qps = 0.05", "not 0.05"),
+            ("max_qps = 10001", "apply.max_qps"),
+            ("max_qps = nan", "apply.max_qps"),
+            ("max_qps = inf", "apply.max_qps"),
+            ("max_qps = -1", "apply.max_qps"),
+            (
+                "upload_timeout = 0",
+                "apply.upload_timeout must be between 1 and 604800 seconds",
+            ),
+            (
+                "upload_timeout = 9223372036854775807",
+                "not 9223372036854775807",
+            ),
+            (
+                "request_timeout = 0",
+                "apply.request_timeout must be between 1 and 3600",
+            ),
+            ("request_timeout = 3601", "apply.request_timeout"),
+            (
+                "concurrency = 0",
+                "apply.concurrency must be between 1 and 256, not 0",
+            ),
+            ("concurrency = 257", "apply.concurrency"),
+        ] {
+            let e = parse(apply).unwrap_err().to_string();
+            assert!(e.contains(says), "{apply}: {e}");
+        }
+        for negative in ["upload_timeout = -1", "concurrency = -1"] {
+            assert!(parse(negative).is_err(), "{negative}");
+        }
+        let s = parse("max_qps = 0.1\nupload_timeout = 604800\nrequest_timeout = 3600").unwrap();
+        assert_eq!(s.upload_timeout, Duration::from_hours(168));
     }
 
     #[test]

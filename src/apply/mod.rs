@@ -245,10 +245,14 @@ async fn upload(
     result
 }
 
+/// The longest upload wait, whatever the context says (the settings bound it the same way).
+const MAX_UPLOAD_WAIT: Duration =
+    Duration::from_secs(*crate::settings::bounds::UPLOAD_TIMEOUT_SECS.end());
+
 async fn upload_inner(ctx: &Context, up: &Upload) -> Result<String, String> {
     let url = offered_url(ctx.assets_base_url.as_deref(), up)?;
     let owner = up.needed_by.first().cloned().unwrap_or_default();
-    let deadline = Instant::now() + ctx.upload_timeout;
+    let deadline = Instant::now() + ctx.upload_timeout.min(MAX_UPLOAD_WAIT);
     for attempt in 0..2 {
         let journal = lock(&ctx.state)
             .journal_begin(&owner, "upload", Some(&up.key), Some(&url))
@@ -408,8 +412,9 @@ async fn course_inner(
                     if let (Some(approved), Some(page)) =
                         (rec.approved_payload.as_deref(), canonical::page(payload))
                         && let Ok(mut v) = serde_json::from_str::<Value>(approved)
+                        && let Some(fields) = v.as_object_mut()
                     {
-                        v[canonical::PAGE_KEY] = page.clone();
+                        fields.insert(canonical::PAGE_KEY.to_string(), page.clone());
                         rec.approved_hash = Some(canonical::hash(&v));
                         rec.approved_payload = Some(v.to_string());
                     }

@@ -39,7 +39,7 @@ pub fn nearest_first(code: i64) -> i64 {
     KNOWN
         .iter()
         .map(|row| row.0)
-        .min_by_key(|f| (f - code).abs())
+        .min_by_key(|f| f.abs_diff(code))
         .expect("table is not empty")
 }
 
@@ -56,6 +56,21 @@ pub fn nearest_second(first: i64, code: i64) -> i64 {
         under
     };
     pool.into_iter()
-        .min_by_key(|s| (s - code).abs())
+        .min_by_key(|s| s.abs_diff(code))
         .expect("table is not empty")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_codes_of_any_integer() {
+        assert_eq!(nearest_first(10_001), 10_000);
+        for code in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX] {
+            let _ = nearest_first(code);
+            let _ = nearest_second(10_000, code);
+            let _ = nearest_second(code, code);
+        }
+    }
 }

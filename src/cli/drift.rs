@@ -65,8 +65,8 @@ pub fn run(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
 fn show(v: Option<&Value>) -> String {
     match v {
         None => "(none)".into(),
-        Some(Value::String(s)) if s.starts_with("sha256:") && s.len() > 19 => {
-            format!("{}…", &s[..19])
+        Some(Value::String(s)) if s.starts_with("sha256:") && s.chars().count() > 19 => {
+            format!("{}…", s.chars().take(19).collect::<String>())
         }
         Some(v) => v.to_string(),
     }

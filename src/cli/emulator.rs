@@ -63,6 +63,10 @@ pub struct Args {
     #[arg(long = "reading", value_parser = check_reading, value_name = "NAME=VALUE")]
     pub readings: Vec<String>,
 
+    /// Revoke every issued token this often (each is answered 10001 from then on), as when
+    /// another job of the same app keeps fetching tokens: 500ms, 3s
+    #[arg(long, value_parser = parse_duration, value_name = "D")]
+    pub revoke_tokens_every: Option<Duration>,
     /// A role-system entity (repeatable): ID=PRESET[,role=teacher|institution|partner]
     /// [,partner=E_…][,bound]; presets usable, auth-in-review, auth-rejected, pay-only,
     /// unqualified
@@ -108,6 +112,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         on_call: Some(std::sync::Arc::new(|c: &CallRecord| {
             eprintln!("{}", call_line(c))
         })),
+        revoke_tokens_every: args.revoke_tokens_every,
         entities,
         unknown_entities: args.unknown_entities,
     };

@@ -74,6 +74,12 @@ pub struct FaultSpec {
     pub next: VecDeque<FaultKind>,
 }
 
+/// The most a `--fault` argument may ask for: 10 minutes of latency, a `Retry-After` of a day,
+/// 100,000 queued outcomes.
+pub const MAX_LATENCY_MS: u64 = 600_000;
+pub const MAX_RETRY_AFTER_SECS: u64 = 86_400;
+pub const MAX_QUEUED: usize = 100_000;
+
 impl FaultSpec {
     /// Parses one `--fault` argument into (endpoint, spec).
     pub fn parse_arg(arg: &str) -> Result<(String, FaultSpec), String> {
@@ -95,10 +101,15 @@ impl FaultSpec {
                     Err(format!("fault `{arg}`: rate {r} is not in 0..=1"))
                 }
             };
-            let int = || -> Result<u64, String> {
-                value
+            let int = |max: u64| -> Result<u64, String> {
+                let n: u64 = value
                     .parse()
-                    .map_err(|_| format!("fault `{arg}`: `{value}` is not a whole number"))
+                    .map_err(|_| format!("fault `{arg}`: `{value}` is not a whole number"))?;
+                if n <= max {
+                    Ok(n)
+                } else {
+                    Err(format!("fault `{arg}`: {key} {n} is more than {max}"))
+                }
             };
             match key {
                 "error_rate" => spec.error_rate = rate()?,
@@ -106,8 +117,8 @@ impl FaultSpec {
                 "rate_504" => spec.rate_504 = rate()?,
                 "drop_rate" => spec.drop_rate = rate()?,
                 "performed_504_rate" => spec.performed_504_rate = rate()?,
-                "latency_ms" => spec.latency_ms = int()?,
-                "retry_after" => spec.retry_after = int()?,
+                "latency_ms" => spec.latency_ms = int(MAX_LATENCY_MS)?,
+                "retry_after" => spec.retry_after = int(MAX_RETRY_AFTER_SECS)?,
                 "next" => {
                     for item in value.split('+') {
                         let (kind, n) = match item.split_once('x') {
@@ -118,6 +129,13 @@ impl FaultSpec {
                             ),
                             None => (item, 1),
                         };
+                        if n.checked_add(spec.next.len())
+                            .is_none_or(|total| total > MAX_QUEUED)
+                        {
+                            return Err(format!(
+                                "fault `{arg}`: more than {MAX_QUEUED} queued outcomes"
+                            ));
+                        }
                         let kind =
                             FaultKind::parse(kind).map_err(|e| format!("fault `{arg}`: {e}"))?;
                         spec.next.extend(std::iter::repeat_n(kind, n));
@@ -221,6 +239,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
+        for huge in [
+            "add:latency_ms=600001",
+            "add:retry_after=18446744073709551615",
+            "add:next=504x18446744073709551615",
+            "add:next=504x100000+drop",
+        ] {
+            assert!(FaultSpec::parse_arg(huge).is_err(), "{huge}");
+        }
+        assert!(FaultSpec::parse_arg("add:next=504x99999+drop").is_ok());
         assert!(FaultSpec::parse_arg("add").is_err());
         assert!(FaultSpec::parse_arg("add:error_rate=2").is_err());
         assert!(FaultSpec::parse_arg("add:bogus=1").is_err());

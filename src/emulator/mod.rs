@@ -30,8 +30,10 @@
 //! Admin API under `/__emulator/`: `GET calls`, `GET counts`, `GET products`, `GET resources`,
 //! `GET callbacks`, `GET readings`, `POST audits/finish`, `POST products/{id}/edit` (JSON merge patch of
 //! `{common_product_params?, course_params?}` into the on-shelf version), `GET|POST faults`
-//! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire`, `POST reset`, `GET|POST entities`
-//! (role-system entities, [`EntitySeed`]), `GET entities/calls`.
+//! (body `{"<endpoint>": FaultSpec}`), `POST tokens/expire` (revokes every issued token: each is
+//! answered 10001 from then on), `POST reset`, `GET|POST entities` (role-system entities,
+//! [`EntitySeed`]), `GET entities/calls`. `Config::revoke_tokens_every` revokes the tokens
+//! periodically.
 //!
 //! Throughput: `cargo bench --bench emulator_add` measured 10,021 adds/s (16 loopback clients,
 //! in memory, audit delay 0, 2-core machine).
@@ -40,6 +42,7 @@ mod facts;
 mod faults;
 mod model;
 pub mod readings;
+mod revoke;
 mod roles;
 mod rules;
 mod server;
@@ -49,6 +52,7 @@ pub mod testing;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -84,6 +88,8 @@ pub struct Config {
     pub on_call: Option<OnCall>,
     /// How the open platform facts are answered ([`readings`]).
     pub readings: Readings,
+    /// Revoke every issued token this often (see `revoke`); never when `None`.
+    pub revoke_tokens_every: Option<Duration>,
     /// Entities of the role system at start (`roles.rs`).
     pub entities: Vec<EntitySeed>,
     /// How the role system answers about an entity nobody seeded.
@@ -104,6 +110,7 @@ impl Default for Config {
             token_ttl: Duration::from_hours(2),
             on_call: None,
             readings: Readings::default(),
+            revoke_tokens_every: None,
             entities: Vec::new(),
             unknown_entities: UnknownEntities::Open,
         }
@@ -124,6 +131,7 @@ impl std::fmt::Debug for Config {
             .field("fault_seed", &self.fault_seed)
             .field("token_ttl", &self.token_ttl)
             .field("readings", &self.readings)
+            .field("revoke_tokens_every", &self.revoke_tokens_every)
             .field("entities", &self.entities)
             .field("unknown_entities", &self.unknown_entities)
             .finish_non_exhaustive()
@@ -144,6 +152,7 @@ impl Emulator {
             addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
         let url = format!("http://{addr}");
+        let revoke_every = config.revoke_tokens_every;
         let shared = Arc::new(model::Shared::new(
             config,
             url.clone(),
@@ -151,6 +160,15 @@ impl Emulator {
         )?);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(audit_loop(Arc::clone(&shared), stop_rx.clone()));
+        let revocations = Arc::new(AtomicU64::new(0));
+        if let Some(period) = revoke_every {
+            tokio::spawn(revoke::every(
+                Arc::clone(&shared),
+                period,
+                Arc::clone(&revocations),
+                stop_rx.clone(),
+            ));
+        }
         shared.resume_pulls();
         let app = server::router(Arc::clone(&shared));
         let mut rx = stop_rx;
@@ -166,6 +184,7 @@ impl Emulator {
             shared,
             stop_tx,
             server,
+            revocations,
         })
     }
 }
@@ -176,7 +195,7 @@ async fn audit_loop(shared: Arc<model::Shared>, mut stop: tokio::sync::watch::Re
         let wait = shared
             .next_audit_due()
             .map_or(Duration::from_hours(1), |due| {
-                Duration::from_millis((due - model::now_ms()).max(0) as u64)
+                Duration::from_millis(due.saturating_sub(model::now_ms()).max(0) as u64)
             });
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
@@ -193,6 +212,7 @@ pub struct Running {
     shared: Arc<model::Shared>,
     stop_tx: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    revocations: Arc<AtomicU64>,
 }
 
 impl Running {
@@ -205,6 +225,15 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.stop_tx.send(true);
         let _ = self.server.await;
+    }
+
+    /// Rounds of periodic token revocation so far (`Config::revoke_tokens_every`).
+    pub fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn revocation_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.revocations)
     }
 
     pub(crate) fn shared(&self) -> Arc<model::Shared> {

@@ -3,6 +3,7 @@
 //! emulator's state directly (the HTTP admin API serves the same functions). Shuts down on drop.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,6 +19,7 @@ pub const TEST_SECRET: &str = "test-secret";
 pub struct TestEmulator {
     url: String,
     shared: Arc<model::Shared>,
+    revocations: Arc<AtomicU64>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -62,7 +64,11 @@ impl TestEmulator {
                 rt.block_on(async move {
                     match Emulator::start(config).await {
                         Ok(running) => {
-                            let _ = ready_tx.send(Ok((running.url(), running.shared())));
+                            let _ = ready_tx.send(Ok((
+                                running.url(),
+                                running.shared(),
+                                running.revocation_counter(),
+                            )));
                             let _ = stop_rx.await;
                             running.shutdown().await;
                         }
@@ -73,13 +79,14 @@ impl TestEmulator {
                 });
             })
             .expect("spawn emulator thread");
-        let (url, shared) = ready_rx
+        let (url, shared, revocations) = ready_rx
             .recv()
             .expect("emulator thread answers")
             .unwrap_or_else(|e| panic!("emulator failed to start: {e}"));
         TestEmulator {
             url,
             shared,
+            revocations,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -172,8 +179,14 @@ impl TestEmulator {
         self.shared.set_fault(endpoint, spec);
     }
 
+    /// Revokes every issued token now (each is answered 10001 from then on); returns how many.
     pub fn expire_tokens(&self) -> usize {
         self.shared.expire_tokens()
+    }
+
+    /// Rounds of periodic revocation so far (`Config::revoke_tokens_every`).
+    pub fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::Relaxed)
     }
 
     pub fn reset(&self) {

@@ -327,7 +327,7 @@ async fn wait_for_audits(
         courses: waited_for.len(),
         timeout,
     });
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now() + timeout.min(crate::duration::MAX);
     let mut pause = FIRST_POLL;
     report.still_in_review = loop {
         let found = audit::refresh(client, &state).await.map_err(|e| {

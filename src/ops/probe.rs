@@ -202,6 +202,23 @@ pub fn probe(
         ))
         .context("formatting the probe's timestamp")?;
     let template = Template::new(&loaded, &format!("probe-{stamp}-a"))?;
+    if settings.assets_base_url.is_none()
+        && !crate::local::is_in_process(settings)
+        && template
+            .files()
+            .iter()
+            .any(|f| matches!(f, FileRef::Local(_)))
+    {
+        return Err(anyhow::anyhow!(
+            "probe uploads files of the catalog, and catalog.assets_base_url is not set: the \
+             platform needs a URL to pull them from"
+        )
+        .context(Hint(
+            "set [catalog] assets_base_url to where the catalog's files are served, as apply \
+             needs too"
+                .into(),
+        )));
+    }
     let digests = template.digests(&loaded)?;
     let platform = match (&settings.base_url, settings.environment) {
         (Some(url), Environment::Local) => format!("local ({url})"),
@@ -226,6 +243,9 @@ pub fn probe(
                 config.check_type = Some("OK".into());
             }
             let client = Client::new(config.clone()).map_err(platform_error)?;
+            // Nothing can be observed without working credentials: a wrong or missing secret is
+            // an error (exit 1), not six unsettled facts.
+            client.authenticate().await.map_err(platform_error)?;
             let run = Run {
                 known: settings.facts,
                 client,
@@ -863,6 +883,7 @@ impl Run<'_> {
                 None,
                 Some(secret.clone()),
                 self.config.request_timeout,
+                crate::platform::renewal::RENEWAL_BUDGET,
             );
             Ok(source.get().await?.token)
         };

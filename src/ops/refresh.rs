@@ -9,9 +9,16 @@ use crate::state::State;
 use super::{Event, Events};
 
 /// What refresh found; `None` when there is no state file yet (nothing was ever applied, and no
-/// reason to create one).
+/// reason to create one). The credentials are checked even then (PRODUCT.md: a scheduled refresh
+/// with a wrong secret fails), except on the local platform, whose credentials are made for each
+/// run.
 pub fn refresh(settings: &Settings, events: &dyn Events) -> anyhow::Result<Option<RefreshReport>> {
     if !settings.state_path.exists() {
+        if !crate::local::is_in_process(settings) {
+            super::with_platform(settings, async |client| {
+                client.authenticate().await.map_err(platform_error)
+            })?;
+        }
         return Ok(None);
     }
     let state = State::open(&settings.state_path).map_err(state_error)?;

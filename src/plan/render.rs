@@ -69,10 +69,13 @@ pub fn describe(c: &CourseChange) -> String {
 /// values in the author's language ([`super::display`]).
 fn show(path: &str, v: &Value, files: &BTreeMap<String, String>) -> String {
     match v {
-        Value::String(s) if s.starts_with("sha256:") && s.len() > 19 => match files.get(s) {
-            Some(path) => format!("{path} ({}…)", &s[..19]),
-            None => format!("{}…", &s[..19]),
-        },
+        Value::String(s) if s.starts_with("sha256:") && s.chars().count() > 19 => {
+            let short: String = s.chars().take(19).collect();
+            match files.get(s) {
+                Some(path) => format!("{path} ({short}…)"),
+                None => format!("{short}…"),
+            }
+        }
         other => super::display::value(path, other),
     }
 }
@@ -199,7 +202,7 @@ pub fn human(plan: &Plan) -> String {
             let what = if u.is_url {
                 "hosted URL".to_string()
             } else {
-                format!("sha256 {}…", &u.key[..u.key.len().min(12)])
+                format!("sha256 {}…", u.key.chars().take(12).collect::<String>())
             };
             let _ = writeln!(
                 out,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod facts;
 pub mod ratelimit;
 mod raw;
+pub mod renewal;
 pub mod retry;
 pub mod roles;
 pub mod token;
@@ -131,6 +132,8 @@ pub struct Stats {
     pub throttle_waits: u64,
     /// Secret-for-token exchanges.
     pub token_fetches: u64,
+    /// Answers that refused the access token (10001); each was retried with a current token.
+    pub token_refusals: u64,
 }
 
 /// The course-library client. Cheap to clone; clones share permits, rate limit, token and stats.
@@ -218,9 +221,24 @@ impl Client {
                 message: "concurrency must be at least 1".into(),
             });
         }
-        if !(config.max_qps > 0.0 && config.max_qps.is_finite()) {
+        let qps = settings::bounds::MAX_QPS;
+        if !qps.contains(&config.max_qps) {
             return Err(PlatformError::Config {
-                message: "max_qps must be a positive number".into(),
+                message: format!(
+                    "max_qps must be between {} and {}, not {}",
+                    qps.start(),
+                    qps.end(),
+                    config.max_qps
+                ),
+            });
+        }
+        let longest = Duration::from_secs(*settings::bounds::REQUEST_TIMEOUT_SECS.end());
+        if config.request_timeout.is_zero() || config.request_timeout > longest {
+            return Err(PlatformError::Config {
+                message: format!(
+                    "the request timeout must be more than 0 and at most {} seconds",
+                    longest.as_secs()
+                ),
             });
         }
         let http = reqwest::Client::builder()
@@ -236,6 +254,7 @@ impl Client {
             config.access_token,
             config.app_secret.clone(),
             config.request_timeout,
+            renewal::RENEWAL_BUDGET,
         );
         Ok(Client {
             inner: Arc::new(Inner {
@@ -270,6 +289,7 @@ impl Client {
             retries: inner.retries.load(Ordering::Relaxed),
             throttle_waits: inner.throttle_waits.load(Ordering::Relaxed),
             token_fetches: inner.tokens.fetches(),
+            token_refusals: inner.tokens.refusals(),
         }
     }
 
@@ -535,6 +555,18 @@ impl Client {
         Ok(reviews)
     }
 
+    /// Makes sure the credentials work, for a command that may have nothing else to ask: the
+    /// secret is exchanged for a token now (a wrong one fails here, with the token endpoint's
+    /// hint); a ready `COURSESYNC_ACCESS_TOKEN`, which no exchange checks, is tried on one read
+    /// call (`query_class_info`).
+    pub async fn authenticate(&self) -> Result<(), PlatformError> {
+        let lease = self.inner.tokens.get().await?;
+        if lease.generation == 0 {
+            self.query_class_info().await?;
+        }
+        Ok(())
+    }
+
     /// The category tree (platform-api.md §5.8).
     pub async fn query_class_info(&self) -> Result<Vec<wire::FirstClass>, PlatformError> {
         let appid = self.inner.appid.as_str();
@@ -579,7 +611,7 @@ impl Client {
     }
 
     /// One call with its retries; returns the envelope's `data` once `err_no` is 0.
-    /// `max_attempts` counts every attempt, the one after a token renewal included.
+    /// `max_attempts` counts the attempts that failed for any reason but a refused token.
     async fn call<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
@@ -614,11 +646,12 @@ impl Client {
         make_body: impl Fn(&str) -> Vec<u8>,
     ) -> (Result<E::Data, PlatformError>, bool) {
         let inner = &*self.inner;
+        // Attempts that count against `retry.max_attempts`; a token refusal does not (it is
+        // bounded by the renewal budget, see `renewal`).
         let mut attempt = 0u32;
-        let mut renewed = false;
+        let mut refusals = 0usize;
         let mut maybe_performed = false;
         loop {
-            attempt += 1;
             let (outcome, lease) = {
                 let _permit = inner
                     .permits
@@ -645,35 +678,44 @@ impl Client {
                 Err(failure) => failure,
             };
             let class = error.class();
-            if class == Class::TokenExpired {
-                match (&lease, renewed) {
-                    (Some(lease), false) => {
-                        if let Err(e) = inner.tokens.refused(lease).await {
-                            return (Err(e), maybe_performed);
-                        }
-                        renewed = true;
-                    }
-                    _ => {
-                        return (Err(PlatformError::Token {
+            if class == Class::TokenExpired
+                && let Some(lease) = &lease
+            {
+                // Refused: not performed. Retry at once with the current token (renewed once
+                // for all the calls refused with the same one); the renewal budget bounds how
+                // often, and so does this per-call cap.
+                refusals += 1;
+                if refusals > renewal::RENEWAL_BUDGET.max {
+                    return (
+                        Err(PlatformError::Token {
                             message: format!(
-                                "{endpoint}: the platform refused a freshly issued access token ({error})"
+                                "{endpoint}: the platform refused {refusals} access tokens in a row for this call ({error})"
                             ),
                             hint:
                                 "check that app.appid names the app the token or secret belongs to"
                                     .into(),
-                        }), maybe_performed);
-                    }
+                        }),
+                        maybe_performed,
+                    );
                 }
+                if let Err(e) = inner.tokens.refused(lease).await {
+                    return (Err(e), maybe_performed);
+                }
+                inner.retries.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
             if kind == Kind::WriteOnce && lease.is_some() && error.maybe_performed() {
                 return (Err(error), true);
             }
+            attempt += 1;
             let Some(delay) = inner
                 .retry
                 .next_delay(attempt, class, retry_after, fastrand::f64())
             else {
                 return (Err(error), maybe_performed);
             };
+            // Only a request that was sent may have been performed (a failed token exchange
+            // sent nothing).
             if lease.is_some() && error.maybe_performed() {
                 maybe_performed = true;
             }

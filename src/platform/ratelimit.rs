@@ -8,6 +8,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The rate range [`Schedule`] works in: one request in 1,000 seconds to a million a second.
+const MIN_QPS: f64 = 0.001;
+const MAX_QPS: f64 = 1_000_000.0;
+
 /// Pure slot scheduling: who may start when.
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -16,14 +20,17 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// A schedule of `max_qps` requests per second; `max_qps` must be positive and finite.
+    /// A schedule of `max_qps` requests per second, read within [`MIN_QPS`, `MAX_QPS`] (the
+    /// client refuses a value outside `settings::bounds::MAX_QPS` first; this clamp only keeps
+    /// the arithmetic safe whatever it is given, NaN included).
     pub fn new(max_qps: f64) -> Schedule {
-        assert!(
-            max_qps > 0.0 && max_qps.is_finite(),
-            "max_qps must be positive"
-        );
+        let qps = if max_qps.is_nan() {
+            MIN_QPS
+        } else {
+            max_qps.clamp(MIN_QPS, MAX_QPS)
+        };
         Schedule {
-            interval: Duration::from_secs_f64(1.0 / max_qps),
+            interval: Duration::from_secs_f64(1.0 / qps),
             next_free: Duration::ZERO,
         }
     }
@@ -32,7 +39,7 @@ impl Schedule {
     /// wait before it may start.
     pub fn reserve(&mut self, now: Duration) -> Duration {
         let start = self.next_free.max(now);
-        self.next_free = start + self.interval;
+        self.next_free = start.saturating_add(self.interval);
         start.saturating_sub(now)
     }
 }
@@ -101,6 +108,27 @@ mod tests {
         assert_eq!(s.reserve(ms(10_000)), ms(0));
         assert_eq!(s.reserve(ms(10_000)), ms(250));
         assert_eq!(s.reserve(ms(10_000)), ms(500));
+    }
+
+    #[test]
+    fn any_rate_is_scheduled_without_overflow() {
+        for qps in [
+            f64::MIN_POSITIVE,
+            1e-300,
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+        ] {
+            let mut s = Schedule::new(qps);
+            s.reserve(Duration::MAX);
+            s.reserve(Duration::MAX);
+            s.reserve(ms(0));
+        }
+        let mut slow = Schedule::new(1e-300);
+        slow.reserve(ms(0));
+        assert_eq!(slow.reserve(ms(0)), Duration::from_secs(1000));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! `COURSESYNC_ACCESS_TOKEN`, a ready token, wins; otherwise `COURSESYNC_APP_SECRET` is exchanged
 //! at `/api/apps/v2/token` (platform-api.md §2.2).
 //!
-//! Invariants: a fetched token is cached and renewed before it expires ([`renew_after`]); a
-//! refused token (err 10001 [I]) is dropped once per generation, so many calls refused at the
-//! same moment cause a single renewal; a refused ready token falls back to the secret when one
-//! is set, else fails with an error that names the variable, never its value.
+//! The decisions (which token, when to renew, the renewal budget, generations) are pure, in
+//! [`super::renewal::Book`]; this is its async shell. The book sits under one async lock that is
+//! held during an exchange, so one exchange is in flight at a time and every caller that needs a
+//! token meanwhile waits for it (single flight). A refused ready token falls back to the secret
+//! when one is set, else fails with an error that names the variable, never its value.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,41 +16,12 @@ use tokio::time::Instant;
 
 use super::error::PlatformError;
 use super::facts;
+use super::renewal::{Book, Budget, Next, Refusal, TokenFailure};
+pub use super::renewal::{Lease, renew_after};
 use super::wire::{TokenEnvelope, TokenRequest};
 use crate::settings::{ENV_ACCESS_TOKEN, ENV_APP_SECRET, Secret};
 
 const ENDPOINT: &str = "token";
-
-/// How long a freshly fetched token is used before it is renewed: `expires_in` less the
-/// platform's 10-minute margin (GO-R, platform-api.md §2.2), but at least half its lifetime, so a
-/// short-lived token is still used for a while.
-pub fn renew_after(expires_in: Duration) -> Duration {
-    expires_in
-        .saturating_sub(facts::TOKEN_RENEW_MARGIN)
-        .max(expires_in / 2)
-}
-
-/// A token handed to one call, with the generation it belongs to (see [`TokenSource::refused`]).
-#[derive(Debug, Clone)]
-pub struct Lease {
-    pub token: Secret,
-    generation: u64,
-}
-
-#[derive(Debug)]
-struct Current {
-    token: Secret,
-    /// `None` for the ready token, whose lifetime is unknown.
-    renew_at: Option<Instant>,
-    from_env: bool,
-}
-
-#[derive(Debug)]
-struct State {
-    current: Option<Current>,
-    generation: u64,
-    ready_refused: bool,
-}
 
 /// The shared token cache of one client.
 #[derive(Debug)]
@@ -59,8 +31,10 @@ pub struct TokenSource {
     secret: Option<Secret>,
     http: reqwest::Client,
     timeout: Duration,
-    state: Mutex<State>,
+    origin: Instant,
+    book: Mutex<Book>,
     fetches: AtomicU64,
+    refusals: AtomicU64,
 }
 
 impl TokenSource {
@@ -72,23 +46,18 @@ impl TokenSource {
         access_token: Option<Secret>,
         app_secret: Option<Secret>,
         timeout: Duration,
+        budget: Budget,
     ) -> TokenSource {
         TokenSource {
             appid: appid.to_string(),
             url: format!("{}{}", token_base.trim_end_matches('/'), facts::path::TOKEN),
+            book: Mutex::new(Book::new(access_token, app_secret.is_some(), budget)),
             secret: app_secret,
             http,
             timeout,
-            state: Mutex::new(State {
-                current: access_token.map(|token| Current {
-                    token,
-                    renew_at: None,
-                    from_env: true,
-                }),
-                generation: 0,
-                ready_refused: false,
-            }),
+            origin: Instant::now(),
             fetches: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
         }
     }
 
@@ -97,56 +66,46 @@ impl TokenSource {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    /// A token to use now: the cached one while it is fresh, else a newly fetched one.
-    pub async fn get(&self) -> Result<Lease, PlatformError> {
-        let mut state = self.state.lock().await;
-        if let Some(current) = &state.current
-            && current.renew_at.is_none_or(|at| Instant::now() < at)
-        {
-            return Ok(Lease {
-                token: current.token.clone(),
-                generation: state.generation,
-            });
-        }
-        let Some(secret) = &self.secret else {
-            return Err(if state.ready_refused {
-                ready_refused_error()
-            } else {
-                no_credentials_error()
-            });
-        };
-        // Fetched under the lock: concurrent callers wait for this one exchange.
-        let (token, expires_in) = self.exchange(secret).await?;
-        state.generation += 1;
-        state.current = Some(Current {
-            token: token.clone(),
-            renew_at: Some(Instant::now() + renew_after(expires_in)),
-            from_env: false,
-        });
-        Ok(Lease {
-            token,
-            generation: state.generation,
-        })
+    /// How many times the platform refused a token (err 10001).
+    pub fn refusals(&self) -> u64 {
+        self.refusals.load(Ordering::Relaxed)
     }
 
-    /// The platform refused `lease`'s token (10001): drop it so the next [`get`](Self::get)
-    /// renews. A refusal of an already replaced token is ignored. Fails when the refused token
-    /// was the ready one and there is no secret to fall back to.
-    pub async fn refused(&self, lease: &Lease) -> Result<(), PlatformError> {
-        let mut state = self.state.lock().await;
-        if state.generation != lease.generation {
-            return Ok(());
-        }
-        let was_ready = state.current.as_ref().is_some_and(|c| c.from_env);
-        state.current = None;
-        state.generation += 1;
-        if was_ready {
-            state.ready_refused = true;
-            if self.secret.is_none() {
-                return Err(ready_refused_error());
+    /// A token to use now: the cached one while it is fresh, else a newly fetched one.
+    pub async fn get(&self) -> Result<Lease, PlatformError> {
+        let mut book = self.book.lock().await;
+        let now = self.origin.elapsed();
+        match book.next(now) {
+            Next::Use(lease) => Ok(lease),
+            Next::Fail(failure) => Err(failure_error(failure)),
+            Next::Exchange => {
+                let secret = self
+                    .secret
+                    .as_ref()
+                    .expect("the book asks for an exchange only when there is a secret");
+                // Under the lock: concurrent callers wait for this one exchange.
+                match self.exchange(secret).await {
+                    Ok((token, expires_in)) => {
+                        Ok(book.exchanged(token, expires_in, self.origin.elapsed()))
+                    }
+                    Err(e) => {
+                        book.exchange_failed(&e, matches!(e, PlatformError::Token { .. }));
+                        Err(e)
+                    }
+                }
             }
         }
-        Ok(())
+    }
+
+    /// The platform refused `lease`'s token (10001). `Ok` means: call [`get`](Self::get) again
+    /// and retry; a refusal of an already replaced token spends nothing. Fails when the refused
+    /// token was the ready one and there is no secret to fall back to.
+    pub async fn refused(&self, lease: &Lease) -> Result<(), PlatformError> {
+        self.refusals.fetch_add(1, Ordering::Relaxed);
+        match self.book.lock().await.refused(lease.generation) {
+            Refusal::Stale | Refusal::Renew => Ok(()),
+            Refusal::Fail(failure) => Err(failure_error(failure)),
+        }
     }
 
     async fn exchange(&self, secret: &Secret) -> Result<(Secret, Duration), PlatformError> {
@@ -224,6 +183,26 @@ fn token_endpoint_error(err_no: i64, tips: String) -> PlatformError {
     }
 }
 
+/// The error for a token the book cannot give.
+fn failure_error(failure: TokenFailure) -> PlatformError {
+    match failure {
+        TokenFailure::NoCredentials => no_credentials_error(),
+        TokenFailure::ReadyRefused => ready_refused_error(),
+        TokenFailure::Endpoint(e) => e,
+        TokenFailure::BudgetExhausted { used, budget } => PlatformError::Token {
+            message: format!(
+                "the platform keeps refusing access tokens: {used} fetched within {}s, the renewal budget (at most {} per {}s)",
+                budget.window.as_secs(),
+                budget.max,
+                budget.window.as_secs()
+            ),
+            hint: format!(
+                "another job of the same app may be fetching tokens over and over (each new token can invalidate the others): run one job per app at a time, and check that app.appid names the app {ENV_APP_SECRET} belongs to; then run the command again"
+            ),
+        },
+    }
+}
+
 fn no_credentials_error() -> PlatformError {
     PlatformError::Token {
         message: format!("neither {ENV_ACCESS_TOKEN} nor {ENV_APP_SECRET} is set"),
@@ -247,25 +226,7 @@ fn ready_refused_error() -> PlatformError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn renews_ten_minutes_early_for_the_usual_two_hours() {
-        assert_eq!(
-            renew_after(Duration::from_hours(2)),
-            Duration::from_mins(110)
-        );
-    }
-
-    #[test]
-    fn short_lifetimes_are_used_for_at_least_half() {
-        assert_eq!(
-            renew_after(Duration::from_secs(1000)),
-            Duration::from_secs(500)
-        );
-        assert_eq!(renew_after(Duration::from_mins(10)), Duration::from_mins(5));
-        assert_eq!(renew_after(Duration::from_secs(2)), Duration::from_secs(1));
-        assert_eq!(renew_after(Duration::ZERO), Duration::ZERO);
-    }
+    use crate::platform::renewal::RENEWAL_BUDGET;
 
     #[test]
     fn token_endpoint_errors_carry_hints_and_no_values() {
@@ -280,6 +241,16 @@ mod tests {
         assert!(token_endpoint_error(-1, String::new()).is_transient());
     }
 
+    #[test]
+    fn an_exhausted_budget_names_the_budget_and_what_to_do() {
+        let e = failure_error(TokenFailure::BudgetExhausted {
+            used: 30,
+            budget: RENEWAL_BUDGET,
+        });
+        assert!(e.to_string().contains("at most 30 per 60s"), "{e}");
+        assert!(e.hint().unwrap().contains("one job per app"), "{e:?}");
+    }
+
     fn source(ready: Option<&str>, secret: Option<&str>) -> TokenSource {
         TokenSource::new(
             reqwest::Client::new(),
@@ -289,6 +260,7 @@ mod tests {
             ready.map(Secret::new),
             secret.map(Secret::new),
             Duration::from_secs(1),
+            RENEWAL_BUDGET,
         )
     }
 

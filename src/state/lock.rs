@@ -194,7 +194,7 @@ fn process_alive(pid: u32, locked_at: i64) -> bool {
         .map(|(ticks, boot)| boot * 1000 + ticks * 1000 / CLOCK_TICKS_PER_S);
     match started_ms {
         // Boot time has one-second resolution; allow for it.
-        Some(started) => started <= locked_at + 2_000,
+        Some(started) => started <= locked_at.saturating_add(2_000),
         None => true,
     }
 }

@@ -257,6 +257,18 @@ fn request_timeouts_fail_the_run_then_converge(setup: &Setup) {
 /// with the facts unsettled and probed).
 const KILL_TRIALS: usize = 10;
 
+/// The pid the state's lock row names, if the state file and the row exist and can be read.
+fn lock_pid(r: &Remote) -> Option<u32> {
+    let path = r.project.root().join("state/coursesync.db");
+    coursesync::state::State::open_readonly(&path)
+        .ok()
+        .flatten()?
+        .lock_holder()
+        .ok()
+        .flatten()
+        .map(|h| h.pid)
+}
+
 #[cfg(unix)]
 fn kill_9_at_random_moments_then_rerun_converges(setup: &Setup) {
     let seed: u64 = std::env::var("APPLY_FAULTS_SEED")
@@ -275,6 +287,7 @@ fn kill_9_at_random_moments_then_rerun_converges(setup: &Setup) {
     let mut known = 20;
     let (mut takeovers, mut duplicates, mut lost, mut imports, mut resends) = (0, 0, 0, 0, 0);
     let mut killed = 0;
+    let mut held_at_kill = 0;
     for trial in 0..KILL_TRIALS {
         if trial > 0 {
             // New courses (adds) and changed titles (modifies) for this trial to interrupt.
@@ -297,6 +310,7 @@ fn kill_9_at_random_moments_then_rerun_converges(setup: &Setup) {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        let pid = child.id();
         let started = std::time::Instant::now();
         let mut finished = false;
         while writes(&r) - before < k {
@@ -312,9 +326,20 @@ fn kill_9_at_random_moments_then_rerun_converges(setup: &Setup) {
         if !finished {
             killed += 1;
         }
+        // A killed process releases nothing: its lock row, if it had one, is still there.
+        let held = lock_pid(&r) == Some(pid);
+        held_at_kill += usize::from(held);
         let sent = writes(&r) - before;
         let done = r.converge(&ids(known), 8);
-        takeovers += done.stderr.matches("took over a stale lock").count();
+        let took_over = done.stderr.matches("took over a stale lock").count();
+        // Deterministic: a lock left by the killed run is taken over by the next run (once),
+        // and there is nothing to take over otherwise.
+        assert_eq!(
+            took_over,
+            usize::from(held),
+            "trial {trial}: lock held {held}"
+        );
+        takeovers += took_over;
         imports += done.imports;
         resends += done.resends;
         let (d, l) = r.broken_promises(&ids(known));
@@ -335,7 +360,10 @@ fn kill_9_at_random_moments_then_rerun_converges(setup: &Setup) {
     );
     assert_eq!((duplicates, lost), (0, 0));
     assert_eq!(killed, KILL_TRIALS, "every trial killed an apply mid-run");
-    assert!(takeovers > 0, "no run took over the lock of a killed apply");
+    assert!(
+        held_at_kill > 0 && takeovers == held_at_kill,
+        "{held_at_kill} killed runs held the lock, {takeovers} takeovers"
+    );
 }
 
 /// Every file below `dir`, recursively, as (path, bytes).
@@ -365,15 +393,30 @@ fn secret_and_tokens_never_reach_output_state_or_plan_files(setup: &Setup) {
     for i in 0..3 {
         write_course(&r, i, &format!("保密课程 {i}"));
     }
+    // The first apply fetches its token with the secret; the later runs get a ready token in
+    // COURSESYNC_ACCESS_TOKEN (it wins over the secret), so the tokens they use are known here.
+    let mut outputs = vec![
+        r.command(&["apply", "--auto-approve"])
+            .env("COURSESYNC_APP_SECRET", SECRET)
+            .output()
+            .unwrap(),
+    ];
+    assert_eq!(outputs[0].status.code(), Some(0), "{}", show(&outputs[0]));
+    // (One exchange per platform client the run made: the roles preflight and the apply.)
+    let fetched = r.emulator.count("token");
+    assert!(
+        fetched >= 1,
+        "the first run fetched its token with the secret"
+    );
+    let ready = r.emulator.token();
+    assert!(ready.starts_with(TOKEN_PREFIX));
     let run = |args: &[&str]| -> Output {
         r.command(args)
             .env("COURSESYNC_APP_SECRET", SECRET)
+            .env("COURSESYNC_ACCESS_TOKEN", &ready)
             .output()
             .unwrap()
     };
-    let mut outputs = Vec::new();
-    outputs.push(run(&["apply", "--auto-approve"]));
-    assert_eq!(outputs[0].status.code(), Some(0), "{}", show(&outputs[0]));
 
     // A change, reviewed as a saved plan in every format, then applied from the file.
     write_course(&r, 0, "保密课程 0 改");
@@ -409,6 +452,12 @@ fn secret_and_tokens_never_reach_output_state_or_plan_files(setup: &Setup) {
         "{}",
         show(outputs.last().unwrap())
     );
+    // Every run so far but the first used the ready token: no other token was fetched.
+    assert_eq!(
+        r.emulator.count("token"),
+        fetched,
+        "a run fetched a token of its own"
+    );
     // With the wrong secret (and something to send), the token error is printed too.
     write_course(&r, 5, "保密课程 5");
     outputs.push(
@@ -418,10 +467,9 @@ fn secret_and_tokens_never_reach_output_state_or_plan_files(setup: &Setup) {
             .unwrap(),
     );
 
-    // A token fetched with the secret, as the binary did: same shape as every issued token.
-    let token = r.emulator.token();
-    assert!(token.starts_with(TOKEN_PREFIX));
-    let needles: [&[u8]; 3] = [SECRET.as_bytes(), token.as_bytes(), TOKEN_PREFIX.as_bytes()];
+    // Every token the emulator issues, those the first run fetched with the secret included,
+    // starts with TOKEN_PREFIX, which is searched for too.
+    let needles: [&[u8]; 3] = [SECRET.as_bytes(), ready.as_bytes(), TOKEN_PREFIX.as_bytes()];
     for (i, out) in outputs.iter().enumerate() {
         for needle in needles {
             let shown = String::from_utf8_lossy(needle);

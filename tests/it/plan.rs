@@ -93,12 +93,83 @@ fn payloads(p: &Project) -> HashMap<String, (Value, String)> {
         .collect()
 }
 
+/// `sha256:<hex>` of a catalog file, computed here (sha2), not through coursesync.
+fn file_value(p: &Project, rel: &str) -> String {
+    use sha2::Digest as _;
+    let bytes = std::fs::read(p.catalog().join(rel)).unwrap();
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// The hash of a canonical payload as docs/commands.md defines it: the sha256 of its compact JSON
+/// with sorted keys (serde_json's map is sorted).
+fn independent_hash(payload: &Value) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(payload.to_string()))
+}
+
+/// The canonical payload of the base fixture course (tests/fixtures/base.toml), written by hand
+/// from docs/commands.md "The canonical payload" (texts trimmed, `listed` and `course_id` out,
+/// the gift type as its code, dates in China time as Unix ms), not computed by coursesync.
+fn expected_base_payload(p: &Project) -> Value {
+    json!({
+        "title": "基础课程",
+        "first_class": 10000,
+        "second_class": 10300,
+        "purchase_precaution": "购买后可反复学习",
+        "cover": file_value(p, "assets/cover.jpg"),
+        "price": {"unit": "节", "price": 5000, "real_price": 4900},
+        "page": {"path": "pages/course/detail", "query": {"channel": "catalog"}},
+        "lessons": [
+            {"name": "视频课", "type": "video", "file": file_value(p, "assets/intro.mp4")},
+            {"name": "讲义", "type": "text", "text": "讲义内容"},
+            {"name": "幻灯片", "type": "office", "file": file_value(p, "assets/slides.pptx")},
+        ],
+        "details": [
+            {"text": "课程介绍"},
+            {"image": file_value(p, "assets/detail.png")},
+            {"rich_text": "<b>富文本</b>"},
+        ],
+        "anchor": {"title": "基础课程"},
+        "gift": {
+            "type": 2,
+            "name": "电子书",
+            "num": 1,
+            "pics": ["https://cdn.example.com/a.jpg"],
+            "send_back_on_refund": false,
+            "policy_desc": "退款可不退赠品",
+        },
+        "course": {
+            "course_num": 3,
+            "teacher_id": "E_1",
+            "refund": {"days_unused": 7},
+            "valid_until": "2027-12-31",
+            // 2026-12-01 and 2027-12-01, bare dates read at 00:00 +08:00.
+            "start": 1_796_054_400_000_i64,
+            "end": 1_827_590_400_000_i64,
+        },
+    })
+}
+
 /// The record an apply of the catalog as it is now would leave for `course_id`, in `audit`.
 /// An approved course's approved version is this payload; a rejected one has a reason.
+///
+/// For a course that is the base fixture as it is, the payload and hash are the hand-written
+/// [`expected_base_payload`], so that "unchanged → no action" also checks coursesync's
+/// canonicalisation against an independent expectation (a field it dropped, renamed or
+/// normalised differently would show as a change). Other courses (edited on purpose by their
+/// tests) take coursesync's own payload.
 fn applied(p: &Project, course_id: &str, audit: Audit) -> CourseRecord {
-    let (payload, hash) = payloads(p).remove(course_id).unwrap();
+    let course = p.load().catalog.get(course_id).unwrap().clone();
+    let text = std::fs::read_to_string(p.root().join(&course.source)).unwrap();
+    let (payload, hash) = if text == base(course_id) {
+        let expected = expected_base_payload(p);
+        let hash = independent_hash(&expected);
+        (expected, hash)
+    } else {
+        payloads(p).remove(course_id).unwrap()
+    };
     let payload = serde_json::to_string(&payload).unwrap();
-    let listed = p.load().catalog.get(course_id).unwrap().listed;
+    let listed = course.listed;
     let approved = audit == Audit::Approved;
     CourseRecord {
         course_id: course_id.into(),
@@ -191,6 +262,213 @@ fn json_plan(p: &Project, extra: &[&str]) -> Value {
     let out = p.run(&args);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical payloads and wire bodies against hand-written expectations.
+
+/// A project holding the named sample courses (from `catalog/`) with their assets.
+fn sample_project(files: &[&str]) -> Project {
+    let p = Project::new();
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
+    for rel in files {
+        p.course(rel, &std::fs::read_to_string(sample.join(rel)).unwrap());
+    }
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(sample.join("assets"))
+        .arg(p.catalog())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    p
+}
+
+/// Sample courses' canonical payloads, written by hand from their files and docs/commands.md
+/// "The canonical payload": every kind of lesson, detail, refund, price and date form the
+/// sample uses.
+fn expected_sample_payloads(p: &Project) -> Vec<(&'static str, Value)> {
+    let f = |rel: &str| file_value(p, rel);
+    vec![
+        (
+            "py-101",
+            json!({
+                "title": "Python 入门教程",
+                "first_class": 10000,
+                "second_class": 10300,
+                "purchase_precaution": "购买后可在「我的课程」中反复学习；课程为虚拟商品，开课后不支持转让。",
+                "cover": f("assets/py-101/cover.jpg"),
+                "price": {"unit": "节", "price": 5000, "real_price": 4900},
+                "page": {"path": "pages/course/detail", "query": {"channel": "catalog"}},
+                "lessons": [
+                    {"name": "第一节: Python 介绍", "type": "video", "file": f("assets/py-101/01-intro.mp4")},
+                    {"name": "第二节: 安装 Python", "type": "video", "file": f("assets/py-101/02-install.mp4")},
+                    // The multi-line string without its first and last newline.
+                    {"name": "课程讲义", "type": "text", "text": "1. Python 是一门解释型语言。\n2. 安装时勾选 \"Add Python to PATH\"。\n3. 用 print(\"你好\") 写出第一行代码。"},
+                ],
+                "details": [
+                    {"text": "零基础学 Python：从安装到写出第一个小游戏。"},
+                    {"image": f("assets/py-101/detail-1.png")},
+                    {"rich_text": "<b>1. 安装步骤</b><p>下载安装包，按提示完成安装。</p>"},
+                ],
+                "anchor": {"title": "Python 入门"},
+                "course": {
+                    "course_num": 12,
+                    "teacher_id": "E_7283947392973",
+                    "refund": {"days_unused": 7},
+                    "valid_until": "2027-12-31",
+                    "start": 1_796_054_400_000_i64,
+                    "end": 1_827_590_400_000_i64,
+                },
+            }),
+        ),
+        (
+            "kids-art",
+            json!({
+                "title": "儿童创意美术：颜色与形状",
+                "first_class": 10000,
+                "second_class": 10400,
+                "purchase_precaution": "请准备 A4 纸和彩笔。",
+                "cover": f("assets/kids-art/cover.jpg"),
+                "price": {"unit": "节", "price": 2990, "real_price": 2990},
+                "page": {"path": "pages/art/detail", "query": {"from": "catalog"}},
+                "lessons": [
+                    {"name": "认识颜色", "type": "image_text", "file": f("assets/kids-art/01-colors.png"), "text": "红黄蓝是三原色，混在一起会变出新颜色。"},
+                    {"name": "认识形状", "type": "image_text", "file": f("assets/kids-art/02-shapes.png")},
+                ],
+                "details": [{"text": "跟着老师一起画，每节 15 分钟。"}],
+                "course": {"course_num": 8, "institution_id": "E_1039473947393", "refund": {"days_unused": 3}},
+            }),
+        ),
+        (
+            "hsk-1",
+            json!({
+                "title": "HSK 一级汉语入门",
+                "first_class": 30000,
+                "second_class": 30200,
+                "purchase_precaution": "Course in Chinese with English notes. 购买后一年内有效。",
+                "cover": f("assets/hsk-1/cover.jpg"),
+                "price": {"unit": "节", "price": 1990, "real_price": 990},
+                "page": {"path": "pages/course/detail", "query": {}},
+                "lessons": [
+                    {"name": "拼音表", "type": "image", "file": f("assets/hsk-1/01-pinyin.png")},
+                    {"name": "四个声调", "type": "rich_text", "text": "<p>mā má mǎ mà：一声平、二声扬、三声拐弯、四声降。</p>"},
+                ],
+                "details": [{"image": f("assets/hsk-1/detail-tones.png")}],
+                "gift": {
+                    "type": 2,
+                    "name": "HSK 一级词汇电子书",
+                    "num": 1,
+                    "pics": [],
+                    "send_back_on_refund": true,
+                    "policy_desc": "退款需退回电子书兑换码",
+                },
+                "course": {"course_num": 15, "teacher_id": "E_3332221110009", "valid_until": "2027-11-30"},
+            }),
+        ),
+        (
+            "ielts-speaking",
+            json!({
+                "title": "雅思口语 7 分冲刺",
+                "first_class": 30000,
+                "second_class": 30100,
+                "purchase_precaution": "课程含 PDF 讲义，可下载打印。",
+                "cover": f("assets/ielts-speaking/cover.jpg"),
+                "price": {"unit": "期", "price": 29900, "real_price": 19900},
+                "page": {"path": "pages/course/detail", "query": {"campaign": "spring", "channel": "ads"}},
+                "lessons": [
+                    {"name": "Part 1 高分回答结构", "type": "video", "file": f("assets/ielts-speaking/01-part1.mp4")},
+                    {"name": "Part 2 话题卡", "type": "pdf", "file": f("assets/ielts-speaking/topics.pdf")},
+                ],
+                "details": [{"rich_text": "<h3>适合人群</h3><ul><li>目标 7 分的考生</li><li>口语卡在 6 分的同学</li></ul>"}],
+                "anchor": {"title": "雅思口语冲刺"},
+                "course": {
+                    "course_num": 24,
+                    "teacher_id": "E_8881234567890",
+                    "refund": {"progress_below_percent": 20},
+                    // 2026-12-15 and 2027-06-30T23:59:59, read in China time.
+                    "start": 1_797_264_000_000_i64,
+                    "end": 1_814_371_199_000_i64,
+                },
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn canonical_payloads_equal_hand_written_ones() {
+    let p = sample_project(&[
+        "programming/py-101.toml",
+        "kids/kids-art.toml",
+        "language/hsk-1.toml",
+        "language/ielts-speaking.toml",
+    ]);
+    p.course("base.toml", &base("base-course"));
+    let mut computed = payloads(&p);
+    let mut expected = expected_sample_payloads(&p);
+    expected.push(("base-course", expected_base_payload(&p)));
+    for (id, want) in expected {
+        let (payload, hash) = computed.remove(id).unwrap();
+        assert_eq!(payload, want, "{id}");
+        assert_eq!(
+            hash,
+            independent_hash(&want),
+            "{id}: the hash of the compact JSON"
+        );
+    }
+}
+
+#[test]
+fn the_add_body_follows_platform_api_5_1() {
+    // py-101's `product` as platform-api.md §5.1 lays it out, by hand: uris from upload_resource,
+    // course_id joining the page query, fulfillment_type by lesson (video 1, text 4), the
+    // refund label `{type 1, day_before_use_info}`, use_label, timestamps in ms, the course_id
+    // as callback_data (PRODUCT.md "Platform facts the documents leave open").
+    let p = sample_project(&["programming/py-101.toml"]);
+    let (payload, _) = payloads(&p).remove("py-101").unwrap();
+    let uri = |rel: &str, rt: i64| {
+        let value = file_value(&p, rel);
+        format!("tos/{rt}/{}", value.trim_start_matches("sha256:"))
+    };
+    let want = json!({
+        "common_product_params": {
+            "appid": "tt_test_app",
+            "first_class": 10000,
+            "second_class": 10300,
+            "title": "Python 入门教程",
+            "purchase_precaution": "购买后可在「我的课程」中反复学习；课程为虚拟商品，开课后不支持转让。",
+            "product_fulfillment_lst": [
+                {"fulfillment_content": {"fulfillment_uri": uri("assets/py-101/01-intro.mp4", 2), "name": "第一节: Python 介绍"}, "fulfillment_type": 1},
+                {"fulfillment_content": {"fulfillment_uri": uri("assets/py-101/02-install.mp4", 2), "name": "第二节: 安装 Python"}, "fulfillment_type": 1},
+                {"fulfillment_content": {"name": "课程讲义", "text": "1. Python 是一门解释型语言。\n2. 安装时勾选 \"Add Python to PATH\"。\n3. 用 print(\"你好\") 写出第一行代码。"}, "fulfillment_type": 4},
+            ],
+            "industry_type": 1,
+            "price_info": {"unit": "节", "price": 5000, "real_price": 4900},
+            "path_info_lst": [{"path": "pages/course/detail", "query": {"channel": "catalog", "course_id": "py-101"}}],
+            "product_detail_lst": [
+                {"text": "零基础学 Python：从安装到写出第一个小游戏。"},
+                {"img_uri": uri("assets/py-101/detail-1.png", 1)},
+                {"rich_text": {"text": "<b>1. 安装步骤</b><p>下载安装包，按提示完成安装。</p>"}},
+            ],
+            "anchor_info": {"video_anchor_info": {"anchor_title": "Python 入门"}},
+            "callback_data": "py-101",
+            "product_img_uri": uri("assets/py-101/cover.jpg", 31),
+        },
+        "course_params": {
+            "teacher_id": "E_7283947392973",
+            "course_num": 12,
+            "refund_label": {"type": 1, "day_before_use_info": {"day": 7}},
+            "use_label": {"valid_date": "2027-12-31"},
+            "start_timestamp": 1_796_054_400_000_i64,
+            "end_timestamp": 1_827_590_400_000_i64,
+        },
+    });
+    let product =
+        coursesync::apply::request::product(&payload, "py-101", "tt_test_app", &|key, rt| {
+            Some(format!("tos/{rt}/{key}"))
+        })
+        .unwrap();
+    assert_eq!(serde_json::to_value(&product).unwrap(), want);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -329,6 +329,27 @@ async fn ready_token_wins_and_falls_back_to_the_secret_when_refused() {
 }
 
 #[tokio::test]
+async fn authenticate_exchanges_the_secret_or_tries_the_ready_token() {
+    let emu = TestEmulator::new();
+    client(&emu).authenticate().await.unwrap();
+    assert_eq!(emu.count("token"), 1);
+    assert_eq!(emu.calls().len(), 1, "the exchange alone checks a secret");
+
+    let mut cfg = config(&emu);
+    cfg.app_secret = None;
+    cfg.access_token = Some(Secret::new(emu.token()));
+    Client::new(cfg.clone())
+        .unwrap()
+        .authenticate()
+        .await
+        .unwrap();
+    assert_eq!(err_nos(&emu, "query_class_info"), [Some(0)]);
+    cfg.access_token = Some(Secret::new("stale-ready-token"));
+    let err = Client::new(cfg).unwrap().authenticate().await.unwrap_err();
+    assert!(err.to_string().contains(ENV_ACCESS_TOKEN), "{err}");
+}
+
+#[tokio::test]
 async fn refused_ready_token_without_secret_is_a_clear_error() {
     let emu = TestEmulator::new();
     let mut cfg = config(&emu);

@@ -390,3 +390,53 @@ fn written_dedupe_lets_apply_send_a_lost_add_again() {
     assert_eq!(r.emulator.count_for("c-next", "add"), 2);
     r.assert_no_duplicate_no_lost(&["a-base".to_owned(), "c-next".to_owned()].into());
 }
+
+#[test]
+fn without_working_credentials_or_a_files_url_the_probe_fails_and_creates_nothing() {
+    let r = project(&Readings::default());
+    // No secret at all, then a wrong one: exit 1 naming the variable, nothing added.
+    let out = r
+        .command(&["probe"])
+        .env_remove("COURSESYNC_APP_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("COURSESYNC_APP_SECRET"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(stdout(&out), "");
+    let out = r
+        .command(&["probe", "--format", "json"])
+        .env("COURSESYNC_APP_SECRET", "wrong-secret-5c1e")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(stderr(&out).contains("40017"), "{}", show(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(r.emulator.count("add"), 0);
+    assert_eq!(r.emulator.count("upload_resource"), 0);
+
+    // No assets_base_url with local files to upload: refused before any call.
+    let settings = r.project.root().join("coursesync.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let without = text
+        .lines()
+        .filter(|l| !l.starts_with("assets_base_url"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(without, text);
+    std::fs::write(&settings, without).unwrap();
+    let calls = r.emulator.calls().len();
+    let out = r.run(&["probe"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("catalog.assets_base_url is not set"),
+        "{}",
+        show(&out)
+    );
+    assert!(stderr(&out).contains("hint: "), "{}", show(&out));
+    assert_eq!(r.emulator.calls().len(), calls, "the platform was called");
+    assert!(!r.project.root().join("platform-facts.toml").exists());
+}

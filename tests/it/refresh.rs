@@ -383,12 +383,13 @@ fn approval_is_recorded_listed_and_shown_by_status(setup: &Setup) {
         }]})
     );
 
-    // Nothing new: no write (a saved plan stays fresh), and no course is in review to ask about.
+    // Nothing new: no write (a saved plan stays fresh). The approved course is still asked
+    // about, so an out-of-band re-audit would be seen.
     let reviews = platform.emu.count("query_review");
     let out = repo.ok(Some(&url), &["refresh"]);
     assert_eq!(out, "Nothing changed.\n");
     assert_eq!(repo.serial(), serial + 1);
-    assert_eq!(platform.emu.count("query_review"), reviews);
+    assert_eq!(platform.emu.count("query_review"), reviews + 1);
 
     // Neither the secret nor a token reached the state files (database, WAL).
     for entry in std::fs::read_dir(repo.root().join("state")).unwrap() {
@@ -530,19 +531,120 @@ fn pending_uploads_become_done_or_failed_or_stay(setup: &Setup) {
     assert_promises(&platform, &repo);
 }
 
-#[test]
-fn without_a_state_file_status_is_empty_and_refresh_creates_nothing() {
+fn without_a_state_file_status_is_empty_and_refresh_only_authenticates(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
+    let url = platform.emu.url();
     let repo = Repo::new("sandbox");
     assert_eq!(
         repo.status_json(),
         serde_json::json!({"format_version": 1, "courses": []})
     );
     assert_eq!(repo.ok(None, &["status"]), "No courses in the state yet.\n");
-    // No network is needed when there is nothing to ask about: no base URL, no secret.
-    let out = repo.ok(None, &["refresh"]);
+    // Nothing to ask about, but the credentials are checked: one token exchange, nothing else.
+    let out = repo.ok(Some(&url), &["refresh"]);
     assert!(out.ends_with("Nothing changed.\n"), "{out}");
+    assert_eq!(platform.emu.count("token"), 1);
+    assert_eq!(platform.emu.calls().len(), 1, "{:?}", platform.emu.calls());
     assert!(!repo.state_path().exists());
     assert!(!repo.root().join("state").exists());
+
+    // A wrong secret fails the scheduled refresh even so, and says what to check.
+    let out = repo.run_with(&url, "wrong-secret-81aa", &["refresh"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("40017") && err.contains("hint: check COURSESYNC_APP_SECRET"),
+        "{err}"
+    );
+    // No credentials at all: the same, naming the variables.
+    let out = repo.run(None, &["refresh"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("COURSESYNC_APP_SECRET"));
+    assert!(!repo.root().join("state").exists());
+}
+
+fn refresh_with_nothing_pending_still_fails_on_a_wrong_secret(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &["违禁"]);
+    let repo = Repo::new("sandbox");
+    // Only a dead product (a rejected first add): nothing to ask about.
+    let go = platform.add("go-basics", "Go 违禁 基础");
+    platform.emu.finish_audits();
+    let mut record = added("go-basics", "Go 违禁 基础", go);
+    record.audit = Audit::Rejected;
+    repo.state().put_course(&record).unwrap();
+    let serial = repo.serial();
+    let out = repo.run_with(&platform.emu.url(), "wrong-secret-93bd", &["refresh"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("40017"), "{}", text(&out.stderr));
+    assert_eq!(repo.serial(), serial);
+    // With the right secret: authenticated, and the dead id is not asked about.
+    let out = repo.ok(Some(&platform.emu.url()), &["refresh"]);
+    assert_eq!(out, "Nothing changed.\n");
+    assert_eq!(platform.emu.count("query_review"), 0);
+}
+
+fn an_out_of_band_re_audit_of_an_approved_course_is_recorded(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
+    let url = platform.emu.url();
+    let repo = Repo::new("sandbox");
+    let py = platform.add("py-101", "Python 入门教程");
+    repo.state()
+        .put_course(&added("py-101", "Python 入门教程", py))
+        .unwrap();
+    platform.emu.finish_audits();
+    assert_eq!(
+        repo.ok(Some(&url), &["refresh"]),
+        "py-101: in review → approved (now listed)\n"
+    );
+    let approved = repo.course("py-101");
+
+    // Someone edits the course in the console; the platform re-audits and rejects it.
+    platform.modify("py-101", py, "Python 入门教程（控制台改）", Some("REJECT"));
+    platform.emu.finish_audits();
+    let out = repo.ok(Some(&url), &["refresh"]);
+    assert_eq!(
+        out,
+        "py-101: approved → rejected: 审核拒绝: Aweme-Check-Type: REJECT (position: 标题)\n"
+    );
+    let record = repo.course("py-101");
+    assert_eq!(record.audit, Audit::Rejected);
+    // The approved version stays live and listed; what coursesync sent is unchanged.
+    assert!(record.listed);
+    assert_eq!(record.approved_hash, approved.approved_hash);
+    assert_eq!(record.payload_hash, approved.payload_hash);
+    // Asked again, the same answer changes nothing.
+    let serial = repo.serial();
+    assert_eq!(repo.ok(Some(&url), &["refresh"]), "Nothing changed.\n");
+    assert_eq!(repo.serial(), serial);
+}
+
+fn refresh_asks_about_every_live_product_in_batches_of_500(setup: &Setup) {
+    let platform = Platform::new(&setup.readings, &[]);
+    let repo = Repo::new("sandbox");
+    // 1,001 live products (approved, in review, a rejected modify) and one dead id.
+    let mut records: Vec<CourseRecord> = (0..1001)
+        .map(|i| {
+            let mut r = added(&format!("c{i:04}"), "课程", 10_000 + i);
+            match i % 3 {
+                0 => r.audit = Audit::Approved,
+                1 => {}
+                _ => {
+                    r.audit = Audit::Rejected;
+                    r.approved_hash = Some("h".into());
+                }
+            }
+            r
+        })
+        .collect();
+    let mut dead = added("dead", "课程", 99);
+    dead.audit = Audit::Rejected;
+    records.push(dead);
+    repo.state().put_courses(&records).unwrap();
+    let out = repo.ok(Some(&platform.emu.url()), &["refresh"]);
+    assert!(out.contains("no audit for product 11000"), "{out}");
+    assert!(!out.contains("product 99\n"), "{out}");
+    assert_eq!(platform.emu.count("query_review"), 3);
+    assert_eq!(platform.emu.count("token"), 1);
 }
 
 #[test]
@@ -642,4 +744,8 @@ crate::support::matrix! {
     pending_uploads_become_done_or_failed_or_stay: [default, hostile];
     refresh_with_a_refused_secret_fails_and_keeps_the_state: [default, hostile];
     a_product_the_platform_does_not_know_is_a_warning_not_a_change: [default, hostile];
+    without_a_state_file_status_is_empty_and_refresh_only_authenticates: [default, hostile];
+    refresh_with_nothing_pending_still_fails_on_a_wrong_secret: [default, hostile];
+    an_out_of_band_re_audit_of_an_approved_course_is_recorded: [default, hostile];
+    refresh_asks_about_every_live_product_in_batches_of_500: [default, hostile];
 }

@@ -36,7 +36,9 @@ impl Shared {
             audit_id: inner.audit_id("KNC"),
             audit_status: facts::AUDIT_REVIEWING,
             reject_reason: String::new(),
-            due_ms: now_ms() + self.cfg.audit_delay.as_millis() as i64,
+            due_ms: now_ms().saturating_add(
+                i64::try_from(self.cfg.audit_delay.as_millis()).unwrap_or(i64::MAX),
+            ),
             planned_rejection: self
                 .plan_rejection(&checked.title, reject)
                 .or_else(|| self.roles.rejection(product)),
@@ -403,7 +405,7 @@ impl Shared {
                         json!({
                             "status": v.audit_status,
                             "reject_reason": v.reject_reason,
-                            "latest_audit_id": format!("KNV{}{i:03}", &v.audit_id[3..]),
+                            "latest_audit_id": format!("KNV{}{i:03}", v.audit_id.get(3..).unwrap_or_default()),
                             "fulfillment_uri": f["fulfillment_content"]["fulfillment_uri"],
                         })
                     })

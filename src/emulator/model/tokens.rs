@@ -59,7 +59,7 @@ impl Shared {
         let mut inner = self.lock();
         let token = format!("0801121846{}{}", inner.hex32(), inner.hex32());
         let now = now_ms();
-        let ttl = self.cfg.token_ttl.as_secs() as i64;
+        let ttl = i64::try_from(self.cfg.token_ttl.as_secs()).unwrap_or(i64::MAX);
         let mut rows = Vec::new();
         // Re-issuing shortens the previous tokens to 5 minutes (platform-api.md §2.2), or ends
         // them at once under the `token=revoked` reading.
@@ -76,7 +76,7 @@ impl Shared {
         let hash = sha_hex(&token);
         let record = Token {
             appid: appid.to_owned(),
-            expires_ms: now + ttl * 1000,
+            expires_ms: now.saturating_add(ttl.saturating_mul(1000)),
         };
         rows.push(("token", hash.clone(), Some(to_json(&(&hash, &record)))));
         inner.tokens.insert(hash, record);

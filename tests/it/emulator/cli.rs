@@ -29,7 +29,7 @@ async fn coursesync_emulator_prints_its_url_and_serves_with_the_given_options() 
             ])
             .args([
                 "--audit-delay",
-                "500ms",
+                "45m",
                 "--ban",
                 "违禁",
                 "--fault",
@@ -81,6 +81,73 @@ async fn coursesync_emulator_prints_its_url_and_serves_with_the_given_options() 
         .unwrap();
     assert_eq!(resp.status().as_u16(), 504, "the --fault applies");
     assert!(dir.path().join("p.db").exists());
+
+    // --audit-delay and --ban: two courses submitted, one with the banned word in its title.
+    let api = super::Api {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+        token: access.to_owned(),
+        appid: "tt_cli".into(),
+    };
+    let (files, _served) =
+        super::file_server(&[("cover.jpg", b"jpeg bytes"), ("01.mp4", b"mp4 bytes")]).await;
+    let (cover, _) = api.upload(31, &format!("{files}/cover.jpg")).await;
+    let (video, _) = api.upload(2, &format!("{files}/01.mp4")).await;
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    let mut ids = Vec::new();
+    for (course_id, title) in [("fine", "Python 入门"), ("banned", "含违禁词的课")] {
+        let product = super::product_of("tt_cli", &cover, &video, course_id, title);
+        let before = now_ms();
+        let data = api.ok("add", super::add_body(product)).await;
+        let after = now_ms();
+        let id = data["product_id"].as_u64().unwrap();
+        ids.push(id);
+        // Due 45 minutes (the flag's value, not the 2 s default) after it was submitted.
+        let products: Value = http
+            .get(format!("{url}/__emulator/products"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let stored = products
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["product_id"] == id)
+            .unwrap();
+        let due = stored["reviewing"]["due_ms"].as_i64().unwrap();
+        let delay = 45 * 60 * 1000;
+        assert!(
+            (before + delay..=after + delay).contains(&due),
+            "due {due}, submitted between {before} and {after}"
+        );
+        assert_eq!(api.review(id).await["status"], 1);
+    }
+    let finished: Value = http
+        .post(format!("{url}/__emulator/audits/finish"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(finished["decided"], 2);
+    let decided = futures::future::join_all(ids.iter().map(|id| api.review(*id))).await;
+    assert_eq!(decided[0]["status"], 2, "{decided:?}");
+    assert_eq!(decided[1]["status"], 3, "--ban rejects: {decided:?}");
+    assert!(
+        decided[1]["reject_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("违禁")),
+        "{decided:?}"
+    );
 }
 
 #[test]

@@ -181,15 +181,20 @@ pub fn slow_audits() -> TestEmulator {
 
 /// A valid `product` object (platform-api.md §5.1 sample shape).
 pub fn product(r: &Ready, course_id: &str, title: &str) -> Value {
+    product_of(&r.api.appid, &r.cover, &r.video, course_id, title)
+}
+
+/// [`product`] with the app and the uploaded uris given.
+pub fn product_of(appid: &str, cover: &str, video: &str, course_id: &str, title: &str) -> Value {
     json!({
         "common_product_params": {
-            "appid": r.api.appid,
+            "appid": appid,
             "first_class": 10000,
             "second_class": 10300,
             "title": title,
             "purchase_precaution": "购买后可反复学习",
             "product_fulfillment_lst": [
-                {"fulfillment_content": {"fulfillment_uri": r.video, "name": "第一节"}, "fulfillment_type": 1},
+                {"fulfillment_content": {"fulfillment_uri": video, "name": "第一节"}, "fulfillment_type": 1},
                 {"fulfillment_content": {"name": "讲义", "text": "正文"}, "fulfillment_type": 4}
             ],
             "industry_type": 1,
@@ -198,7 +203,7 @@ pub fn product(r: &Ready, course_id: &str, title: &str) -> Value {
             "product_detail_lst": [{"text": "零基础"}, {"rich_text": {"text": "<b>安装</b>"}}],
             "anchor_info": {"video_anchor_info": {"anchor_title": "Python 入门"}},
             "callback_data": format!("cb-{course_id}"),
-            "product_img_uri": r.cover
+            "product_img_uri": cover
         },
         "course_params": {
             "teacher_id": "E_7283947392973",
