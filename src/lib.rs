@@ -49,6 +49,7 @@ pub mod hashing;
 pub mod local;
 pub mod mapping;
 pub mod ops;
+pub mod packed;
 pub mod plan;
 pub mod platform;
 pub mod report;

@@ -180,7 +180,7 @@ pub fn subjects_of_plan(plan: &Plan) -> Vec<Subject> {
         .filter_map(|c| {
             c.payload
                 .as_ref()
-                .map(|p| Subject::of_payload(&c.course_id, &c.title, p))
+                .map(|p| Subject::of_payload(&c.course_id, &c.title, &p.value()))
         })
         .collect()
 }

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt as _;
 use futures::future::{BoxFuture, Shared};
+use futures::{FutureExt as _, StreamExt as _};
 use serde_json::Value;
 
 use crate::events::{Event, Events};
@@ -73,6 +73,10 @@ impl Outcome {
 
 type UploadFuture = Shared<BoxFuture<'static, Result<String, String>>>;
 
+/// Course tasks in flight per permit of the client (see [`execute`]), and at least this many.
+const COURSE_WINDOW_PER_PERMIT: usize = 8;
+const MIN_COURSE_WINDOW: usize = 64;
+
 /// Runs the plan. Never panics on platform errors: every failure is in the outcome.
 pub async fn execute(ctx: Arc<Context>, plan: &Plan) -> Result<Outcome, StateError> {
     let started = Instant::now();
@@ -107,27 +111,48 @@ pub async fn execute(ctx: Arc<Context>, plan: &Plan) -> Result<Outcome, StateErr
     }
     let upload_futures = Arc::new(upload_futures);
 
-    let mut tasks = Vec::new();
-    for change in &plan.courses {
-        let (ctx, change, uploads, uris, pending) = (
-            ctx.clone(),
-            change.clone(),
-            upload_futures.clone(),
-            uris.clone(),
-            pending_adds.get(&change.course_id).cloned(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let result = course(&ctx, &change, &uploads, &uris, pending.as_deref()).await;
-            ctx.events.on(Event::CourseFinished);
-            result
-        }));
-    }
-    let mut outcome = Outcome::default();
-    for task in tasks {
-        outcome
-            .courses
-            .push(task.await.expect("course task panicked"));
-    }
+    // A bounded window of course tasks, not one task per course: each task owns a copy of its
+    // change, so only the courses in flight are copied (a plan of 100,000 new courses is not held
+    // twice). The window is wide enough that courses waiting for an upload do not starve the
+    // others of the client's permits.
+    let window = COURSE_WINDOW_PER_PERMIT
+        .saturating_mul(ctx.client.concurrency())
+        .max(MIN_COURSE_WINDOW);
+    let mut finished: Vec<(usize, CourseResult)> =
+        futures::stream::iter(plan.courses.iter().enumerate())
+            .map(|(i, change)| {
+                let (ctx, change, uploads, uris, pending) = (
+                    ctx.clone(),
+                    change.clone(),
+                    upload_futures.clone(),
+                    uris.clone(),
+                    pending_adds.get(&change.course_id).cloned(),
+                );
+                let course_id = change.course_id.clone();
+                let task = tokio::spawn(async move {
+                    let result = course(&ctx, &change, &uploads, &uris, pending.as_deref()).await;
+                    ctx.events.on(Event::CourseFinished);
+                    result
+                });
+                async move {
+                    let result = task.await.unwrap_or_else(|e| CourseResult {
+                        course_id,
+                        done: Vec::new(),
+                        // A bug, reported as this course's failure rather than taking the run down.
+                        error: Some(format!("internal error: the course task failed: {e}")),
+                        held: false,
+                    });
+                    (i, result)
+                }
+            })
+            .buffer_unordered(window)
+            .collect()
+            .await;
+    finished.sort_unstable_by_key(|(i, _)| *i);
+    let mut outcome = Outcome {
+        courses: finished.into_iter().map(|(_, r)| r).collect(),
+        ..Outcome::default()
+    };
     for up in &plan.uploads {
         for (rt, fut) in &upload_futures[&up.key] {
             if *rt == up.resource_type {
@@ -375,7 +400,12 @@ async fn course_inner(
     }
     let mut product_id = change.product_id;
     if let Some(send) = change.send {
-        let payload = change.payload.as_ref().ok_or("the plan has no payload")?;
+        // Parsed for this course only: the plan keeps payloads packed.
+        let payload = &change
+            .payload
+            .as_ref()
+            .ok_or("the plan has no payload")?
+            .value();
         let hash = change.payload_hash.as_deref().unwrap_or_default();
         let product = || {
             let uris = uris

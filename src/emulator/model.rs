@@ -59,12 +59,14 @@ pub struct Resource {
     pub callback_data: Option<String>,
 }
 
+pub use crate::packed::Packed;
+
 /// One version of a course: the `product` object as sent on `add`/`modify`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Version {
     /// `{common_product_params, course_params}` as sent (path info updated by modify_no_audit,
     /// on-shelf fields by out-of-band edits).
-    pub product: Value,
+    pub product: Packed,
     pub audit_id: String,
     /// 1 reviewing, 2 passed, 3 rejected.
     pub audit_status: i64,

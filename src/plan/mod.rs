@@ -18,6 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::model::{Catalog, Course, FileRef};
+use crate::packed::Packed;
 use crate::state::{Audit, CourseRecord, ResourceRecord};
 
 /// Version of the plan's JSON form (`plan --format json`, saved plans).
@@ -164,7 +165,10 @@ pub enum Send {
     ModifyNoAudit,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One course the plan changes. Serialized (the JSON plan, a saved plan) with every field
+/// change, an add's included; in memory an add keeps only its payload, compactly (see
+/// [`CourseChange::field_changes`]), so that a plan of 100,000 new courses stays small.
+#[derive(Debug, Clone, Deserialize)]
 pub struct CourseChange {
     pub course_id: String,
     pub title: String,
@@ -175,18 +179,91 @@ pub struct CourseChange {
     /// The course is no longer in the catalog (a delist under `prune = true`).
     pub removed: bool,
     /// The payload to send (with `send`), and its hash.
-    pub payload: Option<Value>,
+    pub payload: Option<Packed>,
     pub payload_hash: Option<String>,
     /// The desired listing; recorded so that apply can delist a new course once approved.
     pub listed: bool,
+    /// The fields that differ. Empty for an add made by the planner (every field of its payload
+    /// is new): read them with [`CourseChange::field_changes`].
     pub changes: Vec<FieldChange>,
     /// Keys of the uploads this course waits for.
     pub uploads: Vec<String>,
     /// Things the reviewer should know (pending listing, still rejected...).
     pub notes: Vec<String>,
     /// For display: each `sha256:<hex>` value of the payload → the catalog file it came from.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     pub files: BTreeMap<String, String>,
+}
+
+impl CourseChange {
+    /// The fields that differ: `changes`, or for an add every field of its payload.
+    pub fn field_changes(&self) -> std::borrow::Cow<'_, [FieldChange]> {
+        match (&self.send, &self.payload) {
+            (Some(Send::Add), Some(payload)) if self.changes.is_empty() => {
+                std::borrow::Cow::Owned(field_changes(None, &payload.value()))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.changes),
+        }
+    }
+}
+
+/// Equal as they read: an add's changes compare as [`CourseChange::field_changes`] (a plan read
+/// back from its JSON carries them, the planner's does not).
+impl PartialEq for CourseChange {
+    fn eq(&self, other: &CourseChange) -> bool {
+        self.course_id == other.course_id
+            && self.title == other.title
+            && self.product_id == other.product_id
+            && self.send == other.send
+            && self.listing == other.listing
+            && self.removed == other.removed
+            && self.payload == other.payload
+            && self.payload_hash == other.payload_hash
+            && self.listed == other.listed
+            && self.uploads == other.uploads
+            && self.notes == other.notes
+            && self.files == other.files
+            && self.field_changes() == other.field_changes()
+    }
+}
+
+impl Serialize for CourseChange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The serialized form, field for field (an add's changes filled in).
+        #[derive(Serialize)]
+        struct Out<'a> {
+            course_id: &'a str,
+            title: &'a str,
+            product_id: Option<i64>,
+            send: Option<Send>,
+            listing: Option<bool>,
+            removed: bool,
+            payload: Option<&'a Packed>,
+            payload_hash: Option<&'a str>,
+            listed: bool,
+            changes: std::borrow::Cow<'a, [FieldChange]>,
+            uploads: &'a [String],
+            notes: &'a [String],
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            files: &'a BTreeMap<String, String>,
+        }
+        Out {
+            course_id: &self.course_id,
+            title: &self.title,
+            product_id: self.product_id,
+            send: self.send,
+            listing: self.listing,
+            removed: self.removed,
+            payload: self.payload.as_ref(),
+            payload_hash: self.payload_hash.as_deref(),
+            listed: self.listed,
+            changes: self.field_changes(),
+            uploads: &self.uploads,
+            notes: &self.notes,
+            files: &self.files,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// One field that differs: `path` as in `price.real_price`, `lessons[1].file`.
@@ -569,7 +646,7 @@ fn decide(
         }
         _ => {
             change.send = Some(Send::Add);
-            change.changes = field_changes(None, &d.payload);
+            // Every field is new: `field_changes()` derives them from the payload when shown.
             if !course.listed {
                 change.notes.push(pending_delist.into());
             }
@@ -641,7 +718,7 @@ fn decide(
 
 impl CourseChange {
     fn with_payload(mut self, d: &Desired<'_>) -> Self {
-        self.payload = Some(d.payload.clone());
+        self.payload = Some(Packed::new(&d.payload));
         self.payload_hash = Some(d.hash.clone());
         self
     }

@@ -177,7 +177,7 @@ pub fn human(plan: &Plan) -> String {
             c.course_id, c.title
         );
         let _ = writeln!(out, "    {DIM}{}{DIM:#}", describe(c));
-        for f in super::display::ordered(&c.changes) {
+        for f in super::display::ordered(&c.field_changes()) {
             for (tag, line) in field_lines(f, &c.files) {
                 let st = match tag {
                     '+' => GREEN,
@@ -349,7 +349,7 @@ pub fn markdown(plan: &Plan) -> String {
             escape_md(&c.title),
             escape_md(&describe(c))
         );
-        for f in super::display::ordered(&c.changes) {
+        for f in super::display::ordered(&c.field_changes()) {
             for (tag, line) in field_lines(f, &c.files) {
                 let tag = if tag == '~' { '!' } else { tag };
                 let _ = writeln!(block, "{tag} {}", line.replace("```", "` ` `"));

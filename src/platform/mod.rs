@@ -152,6 +152,7 @@ struct Inner {
     retry: RetryPolicy,
     check_type: Option<String>,
     facts: facts::KnownFacts,
+    concurrency: usize,
     http: reqwest::Client,
     tokens: token::TokenSource,
     permits: Semaphore,
@@ -266,6 +267,7 @@ impl Client {
                 retry: config.retry,
                 check_type: config.check_type,
                 facts: config.facts,
+                concurrency: config.concurrency,
                 http,
                 tokens,
                 permits: Semaphore::new(config.concurrency),
@@ -280,6 +282,11 @@ impl Client {
     /// What is known of the open platform facts on the platform this client talks to.
     pub fn facts(&self) -> &facts::KnownFacts {
         &self.inner.facts
+    }
+
+    /// How many calls may be in flight at once (`apply.concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
     }
 
     pub fn stats(&self) -> Stats {

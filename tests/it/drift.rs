@@ -260,7 +260,8 @@ fn plan_refresh_then_apply_puts_the_platform_back(setup: &Setup) {
     code(&out, 0);
     assert_eq!(r.emulator.count("modify"), modifies + 1);
     let reviewing = r.emulator.product(a).unwrap().reviewing.unwrap();
-    let common = &reviewing.product["common_product_params"];
+    let product = reviewing.product.value();
+    let common = &product["common_product_params"];
     assert_eq!(common["title"], "基础课程");
     assert_eq!(common["price_info"]["real_price"], 4900);
     assert_eq!(r.emulator.product(b).unwrap().listed, listing);

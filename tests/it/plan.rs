@@ -486,7 +486,17 @@ fn unknown_course_is_added_after_its_uploads() {
     assert_eq!(c.listing, None);
     assert!(c.payload.is_some() && c.payload_hash.is_some());
     // Everything is new: the title is one of the added fields, with no old value.
-    let title = c.changes.iter().find(|f| f.path == "title").unwrap();
+    let changes = c.field_changes();
+    let title = changes.iter().find(|f| f.path == "title").unwrap();
+    // Kept packed in memory (only the payload), shown and serialized in full.
+    assert!(c.changes.is_empty());
+    let json: serde_json::Value = serde_json::to_value(c).unwrap();
+    assert_eq!(
+        json["changes"].as_array().unwrap().len(),
+        changes.len(),
+        "{json}"
+    );
+    assert_eq!(json["payload"]["title"], "基础课程");
     assert_eq!(
         (title.old.clone(), title.new.clone()),
         (None, Some(json!("基础课程")))
@@ -1150,7 +1160,7 @@ fn field_changes_are_in_natural_order() {
 
     // And within a whole new payload: lessons[9] < lessons[10] < lessons[11], price before
     // title, each lesson's fields together.
-    let all = plan::field_changes(None, c.payload.as_ref().unwrap());
+    let all = plan::field_changes(None, &c.payload.as_ref().unwrap().value());
     let all: Vec<&str> = all.iter().map(|f| f.path.as_str()).collect();
     let pos = |k: &str| all.iter().position(|p| *p == k).unwrap();
     assert!(pos("lessons[2].name") < pos("lessons[2].text"));

@@ -252,7 +252,8 @@ async fn every_endpoint_success_path() {
         .await
         .unwrap();
     let live = emu.product(stored.product_id).unwrap().on_shelf.unwrap();
-    let channel = &live.product["common_product_params"]["path_info_lst"][0]["query"]["channel"];
+    let product = live.product.value();
+    let channel = &product["common_product_params"]["path_info_lst"][0]["query"]["channel"];
     assert_eq!(channel, "ads");
 
     client.modify_status(added.product_id, false).await.unwrap();

@@ -116,7 +116,7 @@ impl Platform {
             .unwrap()
             .on_shelf
             .unwrap();
-        let mut product: wire::Product = serde_json::from_value(live.product).unwrap();
+        let mut product: wire::Product = serde_json::from_value(live.product.value()).unwrap();
         product.common_product_params.title = title.into();
         assert!(product.common_product_params.path_info_lst[0].query["course_id"] == course_id);
         let client = self.client(check_type);

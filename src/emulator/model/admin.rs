@@ -106,7 +106,8 @@ impl Shared {
             .on_shelf
             .as_mut()
             .ok_or_else(|| format!("product {id} has no on-shelf version"))?;
-        json_merge(&mut v.product, &Value::Object(patch.clone()));
+        v.product
+            .update(|product| json_merge(product, &Value::Object(patch.clone())));
         let p = p.clone();
         let row = inner.product_row(id);
         inner.persist(&[row]).map_err(|e| e.1)?;

@@ -2,7 +2,7 @@
 //! `query_review`, `query_class_info`, `sync_callback_url` (platform-api.md §5, §7.1).
 
 use super::{
-    ApiError, ApiResult, AppUploads, CallbackReg, Inner, Map, Shared, StoredProduct, Value,
+    ApiError, ApiResult, AppUploads, CallbackReg, Inner, Map, Packed, Shared, StoredProduct, Value,
     Version, check_appid, facts, id_value, json, new_product_id, now_ms, param, product_type,
     rules, to_json,
 };
@@ -32,7 +32,7 @@ impl Shared {
         reject: bool,
     ) -> Version {
         Version {
-            product: product.clone(),
+            product: Packed::new(product),
             audit_id: inner.audit_id("KNC"),
             audit_status: facts::AUDIT_REVIEWING,
             reject_reason: String::new(),
@@ -205,7 +205,8 @@ impl Shared {
             .into_iter()
             .flatten()
         {
-            v.product["common_product_params"]["path_info_lst"] = paths.clone();
+            v.product
+                .update(|p| p["common_product_params"]["path_info_lst"] = paths.clone());
         }
         let row = inner.product_row(id);
         inner.persist(&[row])?;
@@ -311,8 +312,8 @@ impl Shared {
                 uri.as_str().unwrap_or("")
             ))
         };
-        let mut info = v
-            .product
+        let product = v.product.value();
+        let mut info = product
             .get("common_product_params")
             .cloned()
             .unwrap_or_else(|| json!({}));
@@ -357,8 +358,7 @@ impl Shared {
             }
         }
         let course_info = match self.cfg.readings.query_echo {
-            QueryEcho::Full => v
-                .product
+            QueryEcho::Full => product
                 .get("course_params")
                 .cloned()
                 .unwrap_or_else(|| json!({})),
@@ -395,8 +395,9 @@ impl Shared {
             let Some(v) = p.reviewing.as_ref().or(p.on_shelf.as_ref()) else {
                 continue;
             };
+            let product = v.product.value();
             let fulfillment: Vec<Value> =
-                v.product["common_product_params"]["product_fulfillment_lst"]
+                product["common_product_params"]["product_fulfillment_lst"]
                     .as_array()
                     .into_iter()
                     .flatten()
