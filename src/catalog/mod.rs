@@ -123,6 +123,14 @@ fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
         .count()
 }
 
+/// One file's result in [`scan`]: `f`'s value by course_id, the id where it is written, the
+/// findings.
+type Slim<T> = (
+    Option<(String, T)>,
+    Option<(String, diagnostics::Location)>,
+    Vec<Diagnostic>,
+);
+
 /// Reads and checks every course file on every core, handing each course that checks clean to
 /// `f` on the worker that checked it (so that whatever `f` makes of it, a payload and its hash
 /// say, is made in parallel too, and the course itself need not be kept).
@@ -139,34 +147,39 @@ pub fn scan<T: Send>(
         path: dir.clone(),
         source,
     })?;
-    let outcomes: Vec<(Option<(String, T)>, check::FileOutcome)> = files
+    // Each file's result is kept slim (`f`'s value, the id, the findings), not its whole
+    // outcome: at 100,000 courses a vector of full outcomes alone was over 100 MB.
+    let outcomes: Vec<Slim<T>> = files
         .par_iter()
         .map_init(
             || check::FsContext::new(&dir).ok(),
             |fs, (abs, shown)| {
                 let Some(fs) = fs else {
-                    return (
-                        None,
-                        unreadable(shown, "the catalog directory cannot be resolved"),
-                    );
+                    let outcome = unreadable(shown, "the catalog directory cannot be resolved");
+                    return (None, outcome.id, outcome.diagnostics);
                 };
-                let mut outcome = read_and_check(abs, shown, fs);
-                let value = outcome.course.take().map(|course| {
+                let outcome = read_and_check(abs, shown, fs);
+                let value = outcome.course.map(|course| {
                     let id = course.course_id.clone();
-                    let files = std::mem::take(&mut outcome.files);
-                    (id, f(Checked { course, files }))
+                    (
+                        id,
+                        f(Checked {
+                            course,
+                            files: outcome.files,
+                        }),
+                    )
                 });
-                (value, outcome)
+                (value, outcome.id, outcome.diagnostics)
             },
         )
         .collect();
     let mut courses = Vec::with_capacity(outcomes.len());
     let mut diagnostics = Vec::new();
     let mut ids = Vec::new();
-    for (value, outcome) in outcomes {
+    for (value, id, found) in outcomes {
         courses.extend(value);
-        diagnostics.extend(outcome.diagnostics);
-        ids.extend(outcome.id);
+        diagnostics.extend(found);
+        ids.extend(id);
     }
     let duplicates = check::duplicate_ids(&ids);
     if !duplicates.is_empty() {

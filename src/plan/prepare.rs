@@ -142,13 +142,17 @@ pub fn prepare(
 }
 
 /// What one course came to on its worker.
+/// A course whose payload differs from state's: (course, payload, hash, file digests).
+type ChangedCourse = (Course, Value, String, Vec<(String, String)>);
+
+/// Small on purpose (the big variants boxed): one is kept per course until all are scanned.
 enum Worked {
     /// Decided: unchanged, new, or not targeted.
     Done(Entry<'static>, Vec<(String, String)>),
     /// Its payload differs from the one state holds: decided once its full record is read.
-    Changed(Course, Value, String, Vec<(String, String)>),
+    Changed(Box<ChangedCourse>),
     /// A file of it is not in the stat cache: waits for hashing.
-    Unhashed(Checked),
+    Unhashed(Box<Checked>),
 }
 
 /// The digests of `course`'s local files from the stat cache; `None` when one is not there.
@@ -188,7 +192,7 @@ fn work(
     }
     let record = view.courses.get(&course.course_id);
     if record.is_some_and(|r| r.payload_hash.as_deref() != Some(hash.as_str())) {
-        return Worked::Changed(course, payload, hash, digests);
+        return Worked::Changed(Box::new((course, payload, hash, digests)));
     }
     Worked::Done(decided(course, payload, hash, record, options), digests)
 }
@@ -232,7 +236,7 @@ pub fn prepare_with(
         references.fetch_add(checked.files.len(), std::sync::atomic::Ordering::Relaxed);
         match cached_digests(&checked.files, &cache) {
             Some(digests) => work(checked.course, digests, &view, options),
-            None => Worked::Unhashed(checked),
+            None => Worked::Unhashed(Box::new(checked)),
         }
     })?;
     if scanned.errors() > 0 {
@@ -258,10 +262,8 @@ pub fn prepare_with(
                 }
                 entries.push(entry);
             }
-            Worked::Changed(course, payload, hash, files) => {
-                changed.push((course, payload, hash, files));
-            }
-            Worked::Unhashed(checked) => unhashed.push(checked),
+            Worked::Changed(changed_course) => changed.push(*changed_course),
+            Worked::Unhashed(checked) => unhashed.push(*checked),
         }
     }
 
@@ -309,9 +311,7 @@ pub fn prepare_with(
                     }
                     entries.push(entry);
                 }
-                Worked::Changed(course, payload, hash, files) => {
-                    changed.push((course, payload, hash, files));
-                }
+                Worked::Changed(changed_course) => changed.push(*changed_course),
                 Worked::Unhashed(_) => {}
             }
         }
