@@ -482,25 +482,8 @@ impl Client {
     /// Lists (`true`) or delists a course (platform-api.md §5.4, the codes of
     /// `modify_status.codes`: [`facts::KnownFacts::listing_codes`]).
     pub async fn modify_status(&self, product_id: i64, listed: bool) -> Result<(), PlatformError> {
-        let appid = self.inner.appid.as_str();
-        let inner_codes = self.inner.facts.listing_codes();
-        self.call::<serde::de::IgnoredAny>(
-            "modify_status",
-            facts::path::MODIFY_STATUS,
-            Kind::Write,
-            |access_token| {
-                body(&wire::ModifyStatusRequest {
-                    access_token,
-                    product_status_info: wire::ProductStatusInfo {
-                        appid,
-                        product_id,
-                        status: inner_codes.code(listed),
-                    },
-                })
-            },
-        )
-        .await?;
-        Ok(())
+        let code = self.inner.facts.listing_codes().code(listed);
+        self.modify_status_code(product_id, code).await
     }
 
     /// The live and in-review versions of the given products, in batches of at most 500
