@@ -54,9 +54,10 @@ pub fn value(path: &str, v: &Value) -> String {
 /// Milliseconds since 1970 in China time: `2027-12-01 00:00 +08:00`, with seconds and
 /// milliseconds only when there are any.
 fn datetime(ms: i64) -> Option<String> {
+    // Checked: a time near the end of year 9999 has no China time (a saved plan may say so).
     let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()?
-        .to_offset(CHINA);
+        .checked_to_offset(CHINA)?;
     let mut text = format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
         t.year(),
@@ -119,6 +120,10 @@ mod tests {
             value("course.start", &json!(i64::MAX)),
             i64::MAX.to_string()
         );
+        // The last UTC millisecond of year 9999 is in year 10000 in China: no panic, the number
+        // (found by the saved-plan property test).
+        let last = 253_402_300_799_999_i64;
+        assert_eq!(value("course.end", &json!(last)), last.to_string());
     }
 
     #[test]
