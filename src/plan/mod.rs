@@ -211,18 +211,34 @@ impl CourseChange {
 /// back from its JSON carries them, the planner's does not).
 impl PartialEq for CourseChange {
     fn eq(&self, other: &CourseChange) -> bool {
-        self.course_id == other.course_id
-            && self.title == other.title
-            && self.product_id == other.product_id
-            && self.send == other.send
-            && self.listing == other.listing
-            && self.removed == other.removed
-            && self.payload == other.payload
-            && self.payload_hash == other.payload_hash
-            && self.listed == other.listed
-            && self.uploads == other.uploads
-            && self.notes == other.notes
-            && self.files == other.files
+        // Destructured in full: a new field fails to compile here until it is compared.
+        let CourseChange {
+            course_id,
+            title,
+            product_id,
+            send,
+            listing,
+            removed,
+            payload,
+            payload_hash,
+            listed,
+            changes: _,
+            uploads,
+            notes,
+            files,
+        } = self;
+        *course_id == other.course_id
+            && *title == other.title
+            && *product_id == other.product_id
+            && *send == other.send
+            && *listing == other.listing
+            && *removed == other.removed
+            && *payload == other.payload
+            && *payload_hash == other.payload_hash
+            && *listed == other.listed
+            && *uploads == other.uploads
+            && *notes == other.notes
+            && *files == other.files
             && self.field_changes() == other.field_changes()
     }
 }
@@ -247,20 +263,36 @@ impl Serialize for CourseChange {
             #[serde(skip_serializing_if = "BTreeMap::is_empty")]
             files: &'a BTreeMap<String, String>,
         }
+        // Destructured in full: a new field fails to compile here until it is serialized.
+        let CourseChange {
+            course_id,
+            title,
+            product_id,
+            send,
+            listing,
+            removed,
+            payload,
+            payload_hash,
+            listed,
+            changes: _,
+            uploads,
+            notes,
+            files,
+        } = self;
         Out {
-            course_id: &self.course_id,
-            title: &self.title,
-            product_id: self.product_id,
-            send: self.send,
-            listing: self.listing,
-            removed: self.removed,
-            payload: self.payload.as_ref(),
-            payload_hash: self.payload_hash.as_deref(),
-            listed: self.listed,
+            course_id,
+            title,
+            product_id: *product_id,
+            send: *send,
+            listing: *listing,
+            removed: *removed,
+            payload: payload.as_ref(),
+            payload_hash: payload_hash.as_deref(),
+            listed: *listed,
             changes: self.field_changes(),
-            uploads: &self.uploads,
-            notes: &self.notes,
-            files: &self.files,
+            uploads,
+            notes,
+            files,
         }
         .serialize(serializer)
     }
